@@ -1,0 +1,122 @@
+// connectors/state_store.h: the LMDB state store. Speaks in domain types (accounts, the
+// deadline index, event ids, file positions, the outbox); LMDB handles, keys, encodings
+// and map growth stay inside state_store.cpp and record.cpp.
+//   auto store = StateStore::open(dir, {}).value();
+//   auto batch = store->begin(TimelineId{0});      // one LMDB write transaction
+//   Processor{rules, *batch}.apply(message);         // batch is a StateAccess
+//   batch->add_output(OutputTopic::activities, "ACC1", json);
+//   batch->commit(Durability::synced);               // all or nothing
+#pragma once
+
+#include <array>
+#include <functional>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/account.h"
+#include "core/processor.h"
+#include "core/result.h"
+
+namespace paydist {
+
+// A timeline is one exact sequence of messages with its own business date and deadlines:
+// the replay state (0), or one input partition of the daemon.
+using TimelineId = std::uint32_t;
+
+enum class Durability : std::uint8_t { buffered, synced };
+enum class OutputTopic : std::uint8_t { activities = 0, distributions = 1, rejects = 2 };
+const char* to_string(OutputTopic t);
+
+struct PendingOutput {
+  std::uint64_t seq = 0;  // strictly increasing across the store, never reused
+  OutputTopic topic = OutputTopic::activities;
+  std::string key;        // account_id, or empty
+  std::string json;       // one compact JSON object, no newline
+};
+
+// contract 6: how far replay got in one input file.
+struct FilePosition {
+  std::string real_path;
+  std::uint64_t lines_consumed = 0;
+  std::uint64_t bytes_consumed = 0;
+  std::array<std::uint8_t, 32> sha256{};  // of the first bytes_consumed bytes
+  bool operator==(const FilePosition&) const = default;
+};
+
+// An output file's length once everything up to `through_seq` was written to it.
+struct OutputFileMark {
+  std::string real_path;
+  std::uint64_t length = 0;
+};
+
+struct StoreOptions {
+  std::size_t initial_map_bytes = std::size_t{1} << 30;  // grows on MDB_MAP_FULL
+  enum class Access : std::uint8_t { read_write, read_only } access = Access::read_write;
+};
+
+class StateStore {
+ public:
+  class Batch;
+
+  // Creates the directory and the database (mode 0600) if needed; refuses a state written
+  // by a newer format version with a clear error.
+  static Result<std::unique_ptr<StateStore>> open(const std::filesystem::path& dir, const StoreOptions& options);
+  ~StateStore();
+
+  // One write transaction over one timeline. Only one batch may be open at a time.
+  std::unique_ptr<Batch> begin(TimelineId timeline);
+
+  // Read side: each call uses its own read transaction; never blocks the writer.
+  std::optional<Account> read_account(const AccountId& id);
+  std::optional<TimelineState> read_timeline(TimelineId timeline);
+  std::optional<FilePosition> read_file_position(const std::string& real_path);
+  std::optional<std::uint64_t> read_output_file_length(const std::string& real_path);
+  std::vector<PendingOutput> read_outbox(std::size_t max_entries);
+  // Visits every account (for verify and benchmarks), in key order.
+  void for_each_account(const std::function<void(const Account&)>& visit);
+
+  // Deletes outbox entries with seq <= through_seq and records output file lengths, in one
+  // synced transaction (the file connector calls this after it fsynced the files).
+  Status acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks);
+
+  struct Impl;
+
+ private:
+  explicit StateStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A write batch: reads see the batch's own writes; nothing reaches LMDB until commit().
+class StateStore::Batch : public StateAccess {
+ public:
+  ~Batch() override;  // aborts unless committed
+
+  // StateAccess
+  bool event_accepted(EventScope scope, const EventId& id) override;
+  void mark_event_accepted(EventScope scope, const EventId& id) override;
+  std::optional<Account> load_account(const AccountId& id) override;
+  void store_account(const Account& account, std::optional<Date> previous_deadline) override;
+  std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) override;
+  TimelineState timeline() override;
+  void store_timeline(const TimelineState& timeline) override;
+
+  void add_output(OutputTopic topic, std::string_view key, std::string json);
+  void set_file_position(const FilePosition& position);
+  std::size_t pending_writes() const;
+
+  // Writes everything in one LMDB transaction; on MDB_MAP_FULL grows the map and retries.
+  Status commit(Durability durability);
+
+  struct Impl;
+  explicit Batch(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace paydist
