@@ -65,10 +65,13 @@ class StateStore {
 
   // Creates the directory and the database (mode 0600) if needed; refuses a state written
   // by a newer format version with a clear error.
+  // A read-write store also holds DIR/writer.lock: a second writing process is refused.
   static Result<std::unique_ptr<StateStore>> open(const std::filesystem::path& dir, const StoreOptions& options);
-  ~StateStore();
+  ~StateStore();  // flushes buffered commits; every Batch must be gone by then
 
-  // One write transaction over one timeline. Only one batch may be open at a time.
+  // One write transaction over one timeline. Only one batch may be open (begun, neither
+  // committed nor destroyed) at a time: another thread's begin() waits, the same thread's is
+  // a bug. A batch is begun and committed on one thread.
   std::unique_ptr<Batch> begin(TimelineId timeline);
 
   // Read side: each call uses its own read transaction; never blocks the writer.
@@ -77,8 +80,10 @@ class StateStore {
   std::optional<FilePosition> read_file_position(const std::string& real_path);
   std::optional<std::uint64_t> read_output_file_length(const std::string& real_path);
   std::vector<PendingOutput> read_outbox(std::size_t max_entries);
-  // Visits every account (for verify and benchmarks), in key order.
+  // Visits every account (for verify and benchmarks), in key order, in one read
+  // transaction. `visit` must not call back into the store.
   void for_each_account(const std::function<void(const Account&)>& visit);
+  std::uint64_t count_accounts();  // accounts stored, all timelines (for stats)
 
   // Deletes outbox entries with seq <= through_seq and records output file lengths, in one
   // synced transaction (the file connector calls this after it fsynced the files).
@@ -110,6 +115,7 @@ class StateStore::Batch : public StateAccess {
   std::size_t pending_writes() const;
 
   // Writes everything in one LMDB transaction; on MDB_MAP_FULL grows the map and retries.
+  // Either way the batch is over afterwards (on an Error nothing was written).
   Status commit(Durability durability);
 
   struct Impl;

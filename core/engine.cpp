@@ -14,7 +14,8 @@ namespace paydist {
 
 Activity& Context::activity(const Account& account, ActivityType type) {
   Activity& a = outputs.activities.emplace_back();
-  a.activity_id = fmt::format("{}/{}/{}", account.id.view(), event_id.view(), activity_count++);
+  a.activity_id = fmt::format("{}/{}/{}{}", account.id.view(), event_id.view(),
+                              scope == Scope::business_date ? "d" : "", activity_count++);
   a.type = type;
   a.account_id = account.id;
   a.business_date = business_date;

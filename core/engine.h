@@ -23,9 +23,13 @@ struct Context {
   std::optional<Date> business_date;   // written on every output
   Outputs& outputs;
   std::uint32_t& activity_count;       // activities so far for this (cause, account)
+  // Event ids are scoped (contract 6): an account message and a business_date may share
+  // one, so the business-date scope gets its own id form.
+  enum class Scope : std::uint8_t { account_message, business_date } scope = Scope::account_message;
 
-  // A new activity with its stable id: "<account_id>/<event_id>/<n>" ('/' is not an id
-  // character, so distinct causes can never share an id).
+  // A new activity with its stable id: "<account_id>/<event_id>/<n>" for an account
+  // message, "<account_id>/<event_id>/d<n>" for a business date passing. '/' is not an id
+  // character, so distinct causes can never share an id.
   Activity& activity(const Account& account, ActivityType type);
 };
 

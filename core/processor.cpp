@@ -70,7 +70,8 @@ Result<Applied> Processor::apply_business_date(const BusinessDate& message) {
       PAYDIST_INVARIANT(account.indexed_deadline == entry->date);
       const Date fires_on = entry->date;
       const Date written_as = old ? std::max(fires_on, old->plus_days(1)) : fires_on;
-      Context ctx{rules_, message.event_id, written_as, applied.outputs, activity_counts[account.id.str()]};
+      Context ctx{rules_, message.event_id, written_as, applied.outputs, activity_counts[account.id.str()],
+                  Context::Scope::business_date};
       fire_deadlines(account, fires_on, ctx);
       account.indexed_deadline = next_deadline(account, rules_);
       PAYDIST_INVARIANT(!account.indexed_deadline || *account.indexed_deadline > fires_on);

@@ -1,0 +1,219 @@
+// config/config.cpp: reads the TOML configuration (toml++) and validates every key.
+// toml++ throws: its exceptions are caught here and never leave this file. A typo is an
+// error, never a silent default (docs/decisions.md, "Configuration: unknown keys").
+#include "config/config.h"
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "core/money.h"
+
+namespace paydist {
+namespace {
+
+constexpr std::string_view kRulesTable = "rules";
+// Tables that later issues fill in ([state], [kafka], [http], [business_date]). They are
+// accepted and ignored until then, so that one file serves both old and new binaries;
+// any other top-level name is a typo and an error.
+constexpr std::array<std::string_view, 4> kReservedTables = {"state", "kafka", "http", "business_date"};
+// Longest piece of user text quoted back in an error message.
+constexpr std::size_t kQuotedCharsMax = 64;
+
+// User text made safe for a one-line message: control characters escaped, long text cut.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < kQuotedCharsMax; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kQuotedCharsMax) out += "...";
+  return out;
+}
+
+// What the user wrote, for "got ...": strings quoted, scalars as written, containers named.
+std::string describe(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return fmt::format("\"{}\"", printable(*node.value<std::string_view>()));
+    case toml::node_type::integer:
+      return std::to_string(*node.value<std::int64_t>());
+    case toml::node_type::boolean:
+      return *node.value<bool>() ? "true" : "false";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default: {  // floats, dates and times: as toml++ prints them
+      std::ostringstream text;
+      node.visit([&](const auto& value) {
+        if constexpr (toml::is_value<decltype(value)>) text << value;
+      });
+      return printable(text.str());
+    }
+  }
+}
+
+std::string joined(const std::vector<std::string_view>& names) {
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// One key of [rules]: what it must hold (for the message) and how it lands in Rules.
+// apply returns false when the value is the wrong type or out of range.
+struct RuleKey {
+  std::string_view name;
+  std::string expected;
+  std::function<bool(const toml::node&, Rules&)> apply;
+};
+
+template <class Field>
+RuleKey integer_key(std::string_view name, Field Rules::*field, std::int64_t min, std::int64_t max) {
+  return RuleKey{name, fmt::format("an integer from {} to {}", min, max),
+                 [field, min, max](const toml::node& node, Rules& rules) {
+                   const auto* integer = node.as_integer();
+                   if (integer == nullptr) return false;
+                   const std::int64_t value = integer->get();
+                   if (value < min || value > max) return false;
+                   rules.*field = static_cast<Field>(value);
+                   return true;
+                 }};
+}
+
+bool apply_currency(const toml::node& node, Rules& rules) {
+  const auto* text = node.as_string();
+  if (text == nullptr) return false;
+  const std::string& code = text->get();
+  if (code.size() != 3) return false;
+  for (char c : code)
+    if (c < 'A' || c > 'Z') return false;
+  rules.currency = code;
+  return true;
+}
+
+bool apply_threshold(const toml::node& node, Rules& rules) {
+  const auto* text = node.as_string();
+  if (text == nullptr) return false;  // a TOML number would invite floating point: refused
+  Result<Money> amount = Money::parse(text->get(), Sign::unsigned_only);
+  if (!amount) return false;
+  rules.no_arrangement_threshold = *amount;
+  return true;
+}
+
+// contract 6, "Configuration keys": the keys and their bounds.
+const std::vector<RuleKey>& rule_keys() {
+  static const std::vector<RuleKey> keys = {
+      {"currency", "3 upper-case letters, like \"AUD\"", apply_currency},
+      integer_key("cash_grace_days", &Rules::cash_grace_days, 0, 3650),
+      integer_key("dd_return_grace_days", &Rules::dd_return_grace_days, 0, 3650),
+      integer_key("review_notice_days", &Rules::review_notice_days, 0, 3650),
+      {"no_arrangement_threshold", "a money string of 0.00 or more, like \"1500.00\"", apply_threshold},
+      integer_key("max_instalments", &Rules::max_instalments, 1, 100'000),
+      integer_key("max_message_bytes", &Rules::max_message_bytes, 1024, 64 << 20),
+  };
+  return keys;
+}
+
+const RuleKey* find_rule_key(std::string_view name) {
+  for (const RuleKey& key : rule_keys())
+    if (key.name == name) return &key;
+  return nullptr;
+}
+
+Status read_rules(const toml::table& table, std::string_view source, Rules& rules) {
+  for (const auto& [name, node] : table) {
+    const RuleKey* key = find_rule_key(name.str());
+    if (key == nullptr) {
+      std::vector<std::string_view> known;
+      for (const RuleKey& k : rule_keys()) known.push_back(k.name);
+      return Error{fmt::format("{}: {}.{}: unknown key (known keys: {})", source, kRulesTable,
+                               printable(name.str()), joined(known))};
+    }
+    if (!key->apply(node, rules))
+      return Error{fmt::format("{}: {}.{}: expected {}, got {}", source, kRulesTable, key->name,
+                               key->expected, describe(node))};
+  }
+  return Ok{};
+}
+
+bool is_reserved_table(std::string_view name) {
+  for (std::string_view reserved : kReservedTables)
+    if (reserved == name) return true;
+  return false;
+}
+
+Result<Config> read_config(const toml::table& root, std::string_view source) {
+  Config config;
+  for (const auto& [key, node] : root) {
+    const std::string_view name = key.str();
+    const bool known = name == kRulesTable || is_reserved_table(name);
+    if (!known) {
+      std::vector<std::string_view> tables = {kRulesTable};
+      tables.insert(tables.end(), kReservedTables.begin(), kReservedTables.end());
+      return Error{fmt::format("{}: {}: unknown top-level {} (known tables: {})", source,
+                               printable(name), node.is_table() ? "table" : "key", joined(tables))};
+    }
+    if (!node.is_table())
+      return Error{fmt::format("{}: {}: expected a table, got {}", source, name, describe(node))};
+    if (name == kRulesTable) {
+      Status rules = read_rules(*node.as_table(), source, config.rules);
+      if (!rules) return Error{rules.error()};
+    }
+  }
+  return config;
+}
+
+// toml++ descriptions may span lines; our errors never do.
+std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return out;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    const toml::source_position& where = error.source().begin;
+    return Error{fmt::format("{}:{}:{}: TOML syntax error: {}", source_name, where.line, where.column,
+                             one_line(error.description()))};
+  } catch (const std::exception& error) {
+    return Error{fmt::format("{}: cannot parse: {}", source_name, one_line(error.what()))};
+  }
+  return read_config(root, source_name);
+}
+
+Result<Config> load_config(const std::filesystem::path& path) {
+  const std::string source = path.string();
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) return Error{fmt::format("{}: cannot open: {}", source, std::strerror(errno))};
+  std::string text(kConfigFileBytesMax + 1, '\0');
+  const std::size_t read = std::fread(text.data(), 1, text.size(), file.get());
+  if (std::ferror(file.get())) return Error{fmt::format("{}: cannot read: {}", source, std::strerror(errno))};
+  if (read > kConfigFileBytesMax)
+    return Error{fmt::format("{}: larger than {} bytes; not a paydist configuration", source, kConfigFileBytesMax)};
+  text.resize(read);
+  return parse_config(text, source);
+}
+
+}  // namespace paydist

@@ -1,0 +1,33 @@
+// config/config.h: loads paydist's TOML configuration into plain structs (docs/decisions.md,
+// "Configuration"). Owns validation and one-line error messages; never decides a business rule.
+//   Result<Config> config = load_config("/etc/paydist/paydist.toml");
+//   if (!config) { fmt::print(stderr, "{}\n", config.error()); return 2; }
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/rules.h"
+
+namespace paydist {
+
+// Everything a paydist process reads from its configuration file. Every field has a
+// default, so an empty file (or no file at all) is a valid configuration.
+struct Config {
+  Rules rules;  // [rules]: the business rules' numbers (contract 6, "Configuration keys")
+};
+
+// Bounds on the configuration file itself: it is input like any other.
+inline constexpr std::size_t kConfigFileBytesMax = 1 << 20;
+
+// Reads and validates the file at path. Errors are one line, starting with the path as
+// given: `paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got "14"`.
+Result<Config> load_config(const std::filesystem::path& path);
+
+// Validates TOML text; source_name stands for the file in error messages.
+// Syntax errors carry the line: `paydist.toml:7: TOML syntax error: ...`.
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
+
+}  // namespace paydist

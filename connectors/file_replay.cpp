@@ -1,0 +1,608 @@
+// connectors/file_replay.cpp: the file connector behind `paydist replay` (contract 5, and
+// contract 6 "Outputs and files"). Reads files line by line, hands each line to the codec and
+// the Processor, batches the results into LMDB transactions with the file position, and
+// moves the outbox to the output files. Decides no business rule.
+//
+// Crash safety. Every batch goes through the same four steps:
+//   1. one LMDB write transaction holds the batch's state, its file position and its
+//      outputs (the outbox), committed synced: all or nothing;
+//   2. the outbox is appended to OUT/*.jsonl;
+//   3. the output files are fsynced;
+//   4. acknowledge_outbox() deletes the outbox entries and records each output file's new
+//      length (its "mark"), in one synced transaction.
+// A crash before 1 loses nothing: the lines are read again from the stored position. A
+// crash after 1 and before 4 leaves a non-empty outbox, and the files hold their marked
+// length plus some prefix of that outbox (or all of it). open() then truncates every file
+// back to its mark and writes the whole outbox again, so each output line ends up in its
+// file exactly once. For the marks to be exact, a file's mark is recorded before we ever
+// write to it: open() records the current length of every output file that has no mark
+// (a new file, or a new --out directory) before it writes anything. When open() finds the
+// outbox empty, the files hold nothing unacknowledged, so their current lengths become the
+// marks (an operator may have rotated or truncated them between runs).
+#include "connectors/file_replay.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connectors/codec.h"
+#include "core/invariant.h"
+#include "core/processor.h"
+
+namespace paydist {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Reading the clock costs little, but not nothing: the batch's age is checked every few lines.
+constexpr std::uint64_t kLinesPerClockCheck = 64;
+constexpr std::uint64_t kLinesPerProgress = 8192;
+
+std::string errno_text(int error) { return std::generic_category().message(error); }
+
+// An owned file descriptor, closed on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// SHA-256 over the bytes of a file consumed so far (OpenSSL EVP).
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) {
+    PAYDIST_INVARIANT(ctx_ != nullptr);
+    reset();
+  }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void reset() { PAYDIST_INVARIANT(EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1); }
+  void update(const char* data, std::size_t size) {
+    if (size > 0) PAYDIST_INVARIANT(EVP_DigestUpdate(ctx_, data, size) == 1);
+  }
+  // The digest of everything so far; the running hash goes on unchanged.
+  std::array<std::uint8_t, 32> digest() const {
+    EVP_MD_CTX* copy = EVP_MD_CTX_new();
+    PAYDIST_INVARIANT(copy != nullptr);
+    PAYDIST_INVARIANT(EVP_MD_CTX_copy_ex(copy, ctx_) == 1);
+    std::array<std::uint8_t, 32> out{};
+    unsigned int size = 0;
+    PAYDIST_INVARIANT(EVP_DigestFinal_ex(copy, out.data(), &size) == 1);
+    PAYDIST_INVARIANT(size == out.size());
+    EVP_MD_CTX_free(copy);
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+Result<std::size_t> read_some(int fd, char* data, std::size_t size, const std::string& path) {
+  for (;;) {
+    const ssize_t n = ::read(fd, data, size);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return Error{fmt::format("{}: read failed: {}", path, errno_text(errno))};
+  }
+}
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error{fmt::format("{}: write failed: {}", path, errno_text(errno))};
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Ok{};
+}
+
+Status sync_fd(int fd, const std::string& path) {
+  if (::fsync(fd) != 0) return Error{fmt::format("{}: fsync failed: {}", path, errno_text(errno))};
+  return Ok{};
+}
+
+Result<std::string> real_path_of(const std::string& path) {
+  char* resolved = ::realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) return Error{fmt::format("{}: {}", path, errno_text(errno))};
+  std::string out{resolved};
+  std::free(resolved);  // NOLINT: realpath's contract
+  return out;
+}
+
+// contract 6: blank = empty, or only spaces, tabs and CR.
+bool is_blank(std::string_view line) {
+  for (char c : line)
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  return true;
+}
+
+// One physical line: its text without the '\n', cut at `text_bytes_max` bytes so that an
+// oversized line never sits whole in memory (the codec rejects it by its size, contract 6).
+struct Line {
+  std::string_view text;
+  std::uint64_t raw_bytes = 0;  // bytes consumed from the file, '\n' included
+};
+
+// Reads lines from a file descriptor through one fixed buffer. Every byte it consumes goes
+// into `hash`, so the hash always covers exactly the lines returned so far.
+class LineReader {
+ public:
+  LineReader(int fd, std::string path, std::size_t text_bytes_max, Sha256& hash)
+      : fd_(fd), path_(std::move(path)), text_bytes_max_(text_bytes_max), hash_(hash), buffer_(kBufferBytes) {}
+
+  // true with the next line, false at the end of the file.
+  Result<bool> next(Line& line) {
+    carry_.clear();
+    line.raw_bytes = 0;
+    bool carrying = false;
+    for (;;) {
+      if (begin_ == end_) {
+        Result<std::size_t> n = read_some(fd_, buffer_.data(), buffer_.size(), path_);
+        if (!n) return Error{n.error()};
+        begin_ = 0;
+        end_ = *n;
+        if (end_ == 0) {  // end of file: a last line without '\n' is still a line
+          line.text = carry_;
+          return line.raw_bytes > 0;
+        }
+      }
+      const char* start = buffer_.data() + begin_;
+      const std::size_t available = end_ - begin_;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', available));
+      const std::size_t text_size = newline ? static_cast<std::size_t>(newline - start) : available;
+      const std::size_t consumed = newline ? text_size + 1 : available;
+      hash_.update(start, consumed);
+      line.raw_bytes += consumed;
+      begin_ += consumed;
+      if (newline && !carrying) {
+        line.text = std::string_view{start, std::min(text_size, text_bytes_max_)};
+        return true;
+      }
+      carry_.append(start, std::min(text_size, text_bytes_max_ - std::min(carry_.size(), text_bytes_max_)));
+      carrying = true;
+      if (newline) {
+        line.text = carry_;
+        return true;
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t kBufferBytes = std::size_t{1} << 20;
+  int fd_;
+  std::string path_;
+  std::size_t text_bytes_max_;
+  Sha256& hash_;
+  std::vector<char> buffer_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::string carry_;  // a line that spans buffer refills
+};
+
+struct OutputFile {
+  OutputTopic topic;
+  std::string path;       // as built from --out
+  std::string real_path;  // the key of its mark in the store
+  Fd fd;
+  std::uint64_t length = 0;
+  std::string pending;  // lines to append in this flush
+};
+
+const char* file_name_of(OutputTopic topic) {
+  switch (topic) {
+    case OutputTopic::activities: return "activities.jsonl";
+    case OutputTopic::distributions: return "distributions.jsonl";
+    case OutputTopic::rejects: return "rejects.jsonl";
+  }
+  return "unknown.jsonl";
+}
+
+// One input file being read.
+struct InputFile {
+  std::string path;       // as given: the PATH of PATH:LINE
+  std::string real_path;  // the key of its stored position
+  bool positioned = false;  // a regular file: its position is stored
+  std::uint64_t line_number = 0;
+  std::uint64_t bytes_consumed = 0;
+};
+
+}  // namespace
+
+struct FileReplay::Impl {
+  Impl(StateStore& store_in, const Rules& rules_in, ReplayOptions options_in)
+      : store(store_in), rules(rules_in), options(std::move(options_in)), decoder(rules_in) {}
+
+  StateStore& store;
+  const Rules& rules;
+  ReplayOptions options;
+  Decoder decoder;
+  std::vector<OutputFile> outputs;
+  bool opened = false;
+
+  std::unique_ptr<StateStore::Batch> batch;
+  std::size_t batch_lines = 0;
+  Clock::time_point batch_started;
+  Clock::time_point run_started = Clock::now();
+  ReplaySummary summary;
+  std::string scratch;  // reused JSON buffer
+
+  void notice(NoticeLevel level, std::string_view text) const {
+    if (options.on_notice) options.on_notice(level, text);
+  }
+  void stage(ReplayStage s) const {
+    if (options.on_stage_for_test) options.on_stage_for_test(s);
+  }
+  void progress() {
+    summary.seconds = std::chrono::duration<double>(Clock::now() - run_started).count();
+    if (options.on_progress) options.on_progress(summary);
+  }
+
+  Status open_outputs();
+  Status record_marks_and_recover();
+  Status flush_outbox();
+  std::vector<OutputFileMark> marks() const;
+
+  Status replay(InputFile& file);
+  Result<bool> position_reader(InputFile& file, int fd, Sha256& hash);
+  Status handle_line(const InputFile& file, std::string_view text);
+  void reject(const InputFile& file, const DecodedLine& decoded, std::string_view text, const std::string& reason);
+  void emit(const Outputs& outputs);
+  StateStore::Batch& current_batch();
+  Status commit(const InputFile& file, const Sha256& hash);
+};
+
+// ---- output files and the outbox ----
+
+Status FileReplay::Impl::open_outputs() {
+  std::error_code ec;
+  std::filesystem::create_directories(options.out_dir, ec);
+  if (ec) return Error{fmt::format("{}: cannot create: {}", options.out_dir.string(), ec.message())};
+  for (OutputTopic topic : {OutputTopic::activities, OutputTopic::distributions, OutputTopic::rejects}) {
+    OutputFile file{topic, (options.out_dir / file_name_of(topic)).string(), {}, Fd{}, 0, {}};
+    file.fd = Fd{::open(file.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)};
+    if (!file.fd.valid()) return Error{fmt::format("{}: cannot open: {}", file.path, errno_text(errno))};
+    struct stat st {};
+    if (::fstat(file.fd.get(), &st) != 0)
+      return Error{fmt::format("{}: cannot stat: {}", file.path, errno_text(errno))};
+    if (!S_ISREG(st.st_mode)) return Error{fmt::format("{}: not a regular file", file.path)};
+    file.length = static_cast<std::uint64_t>(st.st_size);
+    Result<std::string> real = real_path_of(file.path);
+    if (!real) return Error{real.error()};
+    file.real_path = std::move(*real);
+    outputs.push_back(std::move(file));
+  }
+  // The files' directory entries must be durable before a mark points at them.
+  Fd dir{::open(options.out_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!dir.valid()) return Error{fmt::format("{}: cannot open: {}", options.out_dir.string(), errno_text(errno))};
+  return sync_fd(dir.get(), options.out_dir.string());
+}
+
+std::vector<OutputFileMark> FileReplay::Impl::marks() const {
+  std::vector<OutputFileMark> out;
+  out.reserve(outputs.size());
+  for (const OutputFile& file : outputs) out.push_back({file.real_path, file.length});
+  return out;
+}
+
+// See the comment at the top of the file.
+Status FileReplay::Impl::record_marks_and_recover() {
+  const std::vector<PendingOutput> first = store.read_outbox(1);
+  const bool pending = !first.empty();
+  for (OutputFile& file : outputs) {
+    const std::optional<std::uint64_t> mark = store.read_output_file_length(file.real_path);
+    if (!pending || !mark) continue;  // nothing of ours unacknowledged in it: keep its length
+    if (file.length < *mark) {
+      notice(NoticeLevel::warning,
+             fmt::format("replay: {} is shorter ({} bytes) than recorded ({} bytes); it was changed outside "
+                         "paydist, appending the unacknowledged output to it as it is",
+                         file.path, file.length, *mark));
+      continue;
+    }
+    if (file.length > *mark)
+      notice(NoticeLevel::warning,
+             fmt::format("replay: {}: dropping {} bytes of output written before a crash; writing it again",
+                         file.path, file.length - *mark));
+    if (::ftruncate(file.fd.get(), static_cast<off_t>(*mark)) != 0)
+      return Error{fmt::format("{}: truncate failed: {}", file.path, errno_text(errno))};
+    if (Status s = sync_fd(file.fd.get(), file.path); !s) return s;
+    file.length = *mark;
+  }
+  // Record the marks before writing anything. Outbox seqs start at 1, so acknowledging
+  // through first-1 deletes nothing.
+  std::uint64_t through_seq = 0;
+  if (pending) {
+    PAYDIST_INVARIANT(first.front().seq > 0);
+    through_seq = first.front().seq - 1;
+  }
+  if (Status s = store.acknowledge_outbox(through_seq, marks()); !s) return s;
+  if (pending) notice(NoticeLevel::warning, "replay: writing the output of a batch committed before a crash");
+  return flush_outbox();
+}
+
+Status FileReplay::Impl::flush_outbox() {
+  for (;;) {
+    const std::vector<PendingOutput> entries = store.read_outbox(options.flush_entries_max);
+    if (entries.empty()) return Ok{};
+    for (const PendingOutput& entry : entries) {
+      std::string& out = outputs.at(static_cast<std::size_t>(entry.topic)).pending;
+      out += entry.json;
+      out += '\n';
+    }
+    for (OutputFile& file : outputs) {
+      if (Status s = write_all(file.fd.get(), file.pending, file.path); !s) return s;
+      file.length += file.pending.size();
+      file.pending.clear();
+    }
+    stage(ReplayStage::outputs_written);
+    for (OutputFile& file : outputs)
+      if (Status s = sync_fd(file.fd.get(), file.path); !s) return s;
+    stage(ReplayStage::outputs_synced);
+    if (Status s = store.acknowledge_outbox(entries.back().seq, marks()); !s) return s;
+    summary.outputs_written += entries.size();
+    if (entries.size() < options.flush_entries_max) return Ok{};
+  }
+}
+
+// ---- input files ----
+
+// Positions the reader after the lines an earlier run consumed, when the file still starts
+// with exactly those bytes (contract 6: the same file is skipped, a grown file goes on where
+// it stopped, a different or rewritten file is read from line 1). Returns false when the
+// file holds nothing new.
+Result<bool> FileReplay::Impl::position_reader(InputFile& file, int fd, Sha256& hash) {
+  const std::optional<FilePosition> stored = store.read_file_position(file.real_path);
+  if (!stored || stored->bytes_consumed == 0) return true;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Error{fmt::format("{}: cannot stat: {}", file.path, errno_text(errno))};
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < stored->bytes_consumed) {
+    notice(NoticeLevel::warning,
+           fmt::format("replay: {} is shorter than what was consumed from it; reading it from line 1", file.path));
+    return true;
+  }
+  // Hash the first bytes_consumed bytes again; the hash then goes on from there.
+  std::vector<char> buffer(std::size_t{1} << 20);
+  std::uint64_t left = stored->bytes_consumed;
+  char last = '\n';
+  while (left > 0) {
+    Result<std::size_t> n = read_some(fd, buffer.data(), std::min<std::uint64_t>(left, buffer.size()), file.path);
+    if (!n) return Error{n.error()};
+    if (*n == 0) return Error{fmt::format("{}: file shrank while being read", file.path)};
+    hash.update(buffer.data(), *n);
+    last = buffer[*n - 1];
+    left -= *n;
+  }
+  bool same_prefix = hash.digest() == stored->sha256;
+  std::uint64_t bytes = stored->bytes_consumed;
+  if (same_prefix && last != '\n' && size > bytes) {
+    // The last consumed line had no '\n'. If the next byte ends it, that line was whole;
+    // otherwise it was extended since, and the file counts as rewritten.
+    char next = 0;
+    Result<std::size_t> n = read_some(fd, &next, 1, file.path);
+    if (!n) return Error{n.error()};
+    same_prefix = *n == 1 && next == '\n';
+    if (same_prefix) {
+      hash.update(&next, 1);
+      ++bytes;
+    }
+  }
+  if (!same_prefix) {
+    notice(NoticeLevel::warning,
+           fmt::format("replay: {} is not the file replayed before from this path; reading it from line 1", file.path));
+    hash.reset();
+    if (::lseek(fd, 0, SEEK_SET) != 0) return Error{fmt::format("{}: seek failed: {}", file.path, errno_text(errno))};
+    return true;
+  }
+  file.line_number = stored->lines_consumed;
+  file.bytes_consumed = bytes;
+  summary.lines_already_consumed += stored->lines_consumed;
+  notice(NoticeLevel::info, fmt::format("replay: {}: skipping its first {} lines, consumed by an earlier run",
+                                        file.path, stored->lines_consumed));
+  return size > bytes || bytes != stored->bytes_consumed;
+}
+
+StateStore::Batch& FileReplay::Impl::current_batch() {
+  if (!batch) {
+    batch = store.begin(TimelineId{0});
+    batch_lines = 0;
+    batch_started = Clock::now();
+  }
+  return *batch;
+}
+
+Status FileReplay::Impl::commit(const InputFile& file, const Sha256& hash) {
+  if (!batch) return Ok{};
+  if (file.positioned)
+    batch->set_file_position(FilePosition{file.real_path, file.line_number, file.bytes_consumed, hash.digest()});
+  Status committed = batch->commit(Durability::synced);
+  batch.reset();
+  if (!committed) return Error{fmt::format("state: commit failed: {}", committed.error())};
+  stage(ReplayStage::batch_committed);
+  if (Status s = flush_outbox(); !s) return s;
+  progress();
+  return Ok{};
+}
+
+void FileReplay::Impl::emit(const Outputs& produced) {
+  StateStore::Batch& b = current_batch();
+  for (const Activity& activity : produced.activities) {
+    scratch.clear();
+    append_activity_json(scratch, activity);
+    b.add_output(OutputTopic::activities, activity.account_id.view(), scratch);
+  }
+  for (const Distribution& distribution : produced.distributions) {
+    scratch.clear();
+    append_distribution_json(scratch, distribution);
+    b.add_output(OutputTopic::distributions, distribution.account_id.view(), scratch);
+  }
+}
+
+void FileReplay::Impl::reject(const InputFile& file, const DecodedLine& decoded, std::string_view text,
+                              const std::string& reason) {
+  ++summary.rejected;
+  scratch.clear();
+  append_reject_json(scratch, fmt::format("{}:{}", file.path, file.line_number), reason, text);
+  const std::string_view key = decoded.account_id ? decoded.account_id->view() : std::string_view{};
+  current_batch().add_output(OutputTopic::rejects, key, scratch);
+}
+
+// contract 6, input handling: envelope checks, then the redelivery check, then the rest.
+Status FileReplay::Impl::handle_line(const InputFile& file, std::string_view text) {
+  ++summary.lines;
+  if (is_blank(text)) {
+    ++summary.blank;
+    return Ok{};
+  }
+  StateStore::Batch& b = current_batch();
+  ++batch_lines;
+  const DecodedLine decoded = decoder.decode(text);
+  if (!decoded.envelope_ok) {
+    reject(file, decoded, text, decoded.message.error());
+    return Ok{};
+  }
+  Processor processor{rules, b};
+  // Without a valid account_id (and not a business_date) it has no scope: it cannot be a
+  // redelivery, and its body is rejected below.
+  if (decoded.business_date_scope || decoded.account_id) {
+    const EventScope scope{decoded.business_date_scope ? nullptr : &*decoded.account_id};
+    if (processor.is_redelivery(scope, decoded.event_id)) {
+      ++summary.duplicates;
+      return Ok{};
+    }
+  }
+  if (!decoded.message) {
+    reject(file, decoded, text, decoded.message.error());
+    return Ok{};
+  }
+  Result<Applied> applied = processor.apply(*decoded.message);
+  if (!applied) {
+    reject(file, decoded, text, applied.error());
+    return Ok{};
+  }
+  if (applied->kind == Applied::Kind::duplicate) {
+    ++summary.duplicates;
+    return Ok{};
+  }
+  ++summary.accepted;
+  emit(applied->outputs);
+  return Ok{};
+}
+
+Status FileReplay::Impl::replay(InputFile& file) {
+  Fd fd{::open(file.path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd.valid()) return Error{fmt::format("{}: cannot open: {}", file.path, errno_text(errno))};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error{fmt::format("{}: cannot stat: {}", file.path, errno_text(errno))};
+  if (S_ISDIR(st.st_mode)) return Error{fmt::format("{}: is a directory", file.path)};
+  // A pipe or a device has no stable bytes to come back to: read whole, no position kept.
+  file.positioned = S_ISREG(st.st_mode);
+  Sha256 hash;
+  if (file.positioned) {
+    Result<std::string> real = real_path_of(file.path);
+    if (!real) return Error{real.error()};
+    file.real_path = std::move(*real);
+    Result<bool> has_new = position_reader(file, fd.get(), hash);
+    if (!has_new) return Error{has_new.error()};
+    if (!*has_new) return Ok{};
+  }
+  // One byte over the limit is enough for the codec to reject the line by its size.
+  const std::size_t text_bytes_max = rules.max_message_bytes < SIZE_MAX ? rules.max_message_bytes + 1 : SIZE_MAX;
+  LineReader reader{fd.get(), file.path, text_bytes_max, hash};
+  Line line;
+  std::uint64_t lines_since_check = 0;
+  std::uint64_t lines_since_progress = 0;
+  for (;;) {
+    Result<bool> more = reader.next(line);
+    if (!more) return Error{more.error()};
+    if (!*more) break;
+    ++file.line_number;
+    file.bytes_consumed += line.raw_bytes;
+    if (Status s = handle_line(file, line.text); !s) return s;
+    ++lines_since_progress;
+    if (++lines_since_check < kLinesPerClockCheck && batch_lines < options.batch_lines_max) continue;
+    lines_since_check = 0;
+    const bool batch_full = batch_lines >= options.batch_lines_max;
+    const bool batch_old =
+        batch && Clock::now() - batch_started >= std::chrono::milliseconds{options.batch_interval_ms};
+    if (batch_full || batch_old) {
+      if (Status s = commit(file, hash); !s) return s;
+      lines_since_progress = 0;
+    } else if (lines_since_progress >= kLinesPerProgress) {
+      progress();
+      lines_since_progress = 0;
+    }
+  }
+  // The file's last lines (blank ones too) move its position: commit even an empty batch.
+  if (file.positioned) current_batch();
+  return commit(file, hash);
+}
+
+// ---- FileReplay ----
+
+FileReplay::FileReplay(StateStore& store, const Rules& rules, ReplayOptions options)
+    : impl_(std::make_unique<Impl>(store, rules, std::move(options))) {
+  PAYDIST_INVARIANT(impl_->options.batch_lines_max > 0);
+  PAYDIST_INVARIANT(impl_->options.flush_entries_max > 0);
+}
+
+FileReplay::~FileReplay() = default;
+
+Status FileReplay::open() {
+  PAYDIST_INVARIANT(!impl_->opened);
+  if (Status s = impl_->open_outputs(); !s) return s;
+  if (Status s = impl_->record_marks_and_recover(); !s) return s;
+  impl_->opened = true;
+  return Ok{};
+}
+
+Status FileReplay::replay_file(const std::string& path) {
+  PAYDIST_INVARIANT(impl_->opened);
+  InputFile file;
+  file.path = path;
+  ++impl_->summary.files;
+  Status s = impl_->replay(file);
+  impl_->batch.reset();  // on an error, whatever the batch held is dropped, never half-stored
+  impl_->progress();
+  return s;
+}
+
+const ReplaySummary& FileReplay::summary() const { return impl_->summary; }
+
+}  // namespace paydist

@@ -1,0 +1,40 @@
+// connectors/record.h: the binary records the state store keeps (accounts, timelines, file
+// positions, pending outputs). Versioned, compact, and decoded with every byte bounds-checked:
+// corrupt or truncated input is an Error, never an out-of-bounds read. No LMDB in here.
+//   std::string bytes = encode_account(account);
+//   Result<Account> back = decode_account(bytes);   // Error on truncated/corrupt/newer input
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "connectors/state_store.h"
+#include "core/account.h"
+#include "core/processor.h"
+#include "core/result.h"
+
+namespace paydist {
+
+// Layout of every record: [version byte][kind byte][fields...], nothing after the fields.
+// Integers and lengths are LEB128 varints, signed values (money, date serials) zig-zag
+// varints, strings a varint length then the bytes, booleans one byte 0/1.
+inline constexpr std::uint8_t kRecordVersion = 1;
+
+// The encode_* functions overwrite `out` (so a caller can reuse one buffer per batch).
+void encode_account(const Account& account, std::string& out);
+void encode_timeline(const TimelineState& timeline, std::string& out);
+void encode_file_position(const FilePosition& position, std::string& out);
+void encode_pending_output(const PendingOutput& output, std::string& out);
+
+std::string encode_account(const Account& account);
+std::string encode_timeline(const TimelineState& timeline);
+std::string encode_file_position(const FilePosition& position);
+std::string encode_pending_output(const PendingOutput& output);
+
+Result<Account> decode_account(std::string_view bytes);
+Result<TimelineState> decode_timeline(std::string_view bytes);
+Result<FilePosition> decode_file_position(std::string_view bytes);
+Result<PendingOutput> decode_pending_output(std::string_view bytes);
+
+}  // namespace paydist

@@ -1,0 +1,859 @@
+// connectors/state_store.cpp: the LMDB state store (see state_store.h). Owns every LMDB
+// detail: named databases, key layouts, map growth, durability flags. Decides no business
+// rule; records are encoded by connectors/record.cpp.
+//
+// LMDB codes fall into three classes (house style, "lmdb++ lessons"):
+//   - a value: MDB_NOTFOUND is "absent" (an empty optional), never an error;
+//   - a runtime condition: MDB_MAP_FULL grows the map and retries the transaction,
+//     MDB_MAP_RESIZED adopts the size another process chose; I/O failures (ENOSPC, EIO,
+//     MDB_TXN_FULL) in commit() / acknowledge_outbox() / open() come back as an Error;
+//   - corruption or a broken invariant: MDB_CORRUPTED, MDB_PANIC, any LMDB failure where
+//     the API has no error channel, and a stored record that does not decode. These stop
+//     the process (one line on stderr naming the database and the key, then abort): a
+//     record we wrote ourselves that no longer decodes means the state cannot be trusted
+//     with money, and StateAccess (called from inside the core) has no error channel.
+//     The one exception is open(): a bad or newer format version is reported as an Error,
+//     because "can this paydist read that directory at all" is an operating question.
+//
+// Key layouts (all integers big-endian so that LMDB's byte order is numeric order):
+//   meta       "format_version" -> u32, "next_output_seq" -> u64
+//   accounts   account_id -> account record
+//   events     account_id '\0' event_id -> ""              (account scope)
+//              '\x01' u32 timeline event_id -> ""          (business_date scope)
+//   deadlines  u32 timeline, u32 (date serial ^ 0x80000000), u64 account_seq -> account_id
+//   timelines  u32 timeline -> timeline record
+//   files      path key -> file position record
+//   outfiles   path key -> u64 length
+//   outbox     u64 seq -> pending output record
+// A path key is the real path itself, or '\0' + SHA-256(path) when the path is empty or too
+// long for an LMDB key (the file position record still holds the full path).
+#include "connectors/state_store.h"
+
+#include <lmdb.h>
+#include <openssl/evp.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "connectors/record.h"
+#include "core/invariant.h"
+
+namespace paydist {
+
+const char* to_string(OutputTopic t) {
+  switch (t) {
+    case OutputTopic::activities: return "activities";
+    case OutputTopic::distributions: return "distributions";
+    case OutputTopic::rejects: return "rejects";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// The layout above. A state written by a newer layout is refused at open().
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr unsigned kMaxDbs = 16;  // 8 in use; room for later layouts
+constexpr mdb_mode_t kFileMode = 0600;
+constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
+constexpr std::size_t kMaxMapBytes = std::size_t{1} << 44;  // 16 TiB: growth stops here
+constexpr std::string_view kMetaFormatVersion = "format_version";
+constexpr std::string_view kMetaNextOutputSeq = "next_output_seq";
+constexpr std::uint64_t kFirstOutputSeq = 1;  // 0 means "nothing" to acknowledge_outbox
+
+// ---------------------------------------------------------------------------------------
+// Bytes and keys
+
+void append_be32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+void append_be64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+std::uint64_t read_be(std::string_view bytes) {
+  std::uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<std::uint8_t>(c);
+  return v;
+}
+
+std::string be32(std::uint32_t v) {
+  std::string out;
+  append_be32(out, v);
+  return out;
+}
+std::string be64(std::uint64_t v) {
+  std::string out;
+  append_be64(out, v);
+  return out;
+}
+
+// Order-preserving: flipping the sign bit makes signed serials sort as unsigned bytes.
+std::uint32_t date_key(Date d) { return static_cast<std::uint32_t>(d.serial()) ^ 0x80000000u; }
+Date date_from_key(std::uint32_t k) { return Date::from_serial(static_cast<std::int32_t>(k ^ 0x80000000u)); }
+
+std::string event_key(TimelineId timeline, EventScope scope, const EventId& id) {
+  std::string key;
+  if (scope.account != nullptr) {
+    key.reserve(scope.account->str().size() + 1 + id.str().size());
+    key.append(scope.account->view());
+    key.push_back('\0');
+  } else {
+    key.reserve(5 + id.str().size());
+    key.push_back('\x01');
+    append_be32(key, timeline);
+  }
+  key.append(id.view());
+  return key;
+}
+
+// One entry of the deadline index within a timeline.
+struct DeadlineSlot {
+  Date date;
+  std::uint64_t account_seq = 0;
+  auto operator<=>(const DeadlineSlot&) const = default;
+};
+
+constexpr std::size_t kDeadlineKeyBytes = 16;
+
+std::string deadline_key(TimelineId timeline, DeadlineSlot slot) {
+  std::string key;
+  key.reserve(kDeadlineKeyBytes);
+  append_be32(key, timeline);
+  append_be32(key, date_key(slot.date));
+  append_be64(key, slot.account_seq);
+  return key;
+}
+
+std::string path_key(const std::string& path) {
+  if (!path.empty() && path.size() <= kMaxPathKeyBytes && path.front() != '\0') return path;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  PAYDIST_INVARIANT(EVP_Digest(path.data(), path.size(), digest, &size, EVP_sha256(), nullptr) == 1);
+  std::string key(1, '\0');
+  key.append(reinterpret_cast<const char*>(digest), size);
+  return key;
+}
+
+MDB_val to_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view to_view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+// A key as it can be printed in one line of stderr: printable ASCII as is, the rest \xNN.
+std::string printable(std::string_view key) {
+  std::string out;
+  for (unsigned char c : key.substr(0, 200)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') out.push_back(static_cast<char>(c));
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  if (key.size() > 200) out += "...";
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Databases and failures
+
+struct Db {
+  const char* name;
+  MDB_dbi dbi = 0;
+};
+
+// Corruption or an LMDB failure with no error channel: stop, naming where (see the header).
+[[noreturn]] void fatal(const Db& db, std::string_view key, std::string_view reason) {
+  std::fprintf(stderr, "paydist: state store failure in database '%s' at key \"%s\": %.*s\n", db.name,
+               printable(key).c_str(), static_cast<int>(reason.size()), reason.data());
+  std::abort();
+}
+[[noreturn]] void fatal(std::string_view what, int rc) {
+  std::fprintf(stderr, "paydist: state store failure: %.*s: %s\n", static_cast<int>(what.size()), what.data(),
+               mdb_strerror(rc));
+  std::abort();
+}
+
+template <class T>
+T decoded_or_fatal(Result<T> result, const Db& db, std::string_view key) {
+  if (!result) fatal(db, key, result.error());
+  return std::move(result).value();
+}
+
+// An LMDB transaction that aborts unless committed.
+class Txn {
+ public:
+  Txn() = default;
+  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  Txn(Txn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+  Txn& operator=(Txn&& other) noexcept {
+    if (this != &other) {
+      abort();
+      txn_ = std::exchange(other.txn_, nullptr);
+    }
+    return *this;
+  }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+  ~Txn() { abort(); }
+
+  MDB_txn* get() const { return txn_; }
+  bool active() const { return txn_ != nullptr; }
+  void abort() {
+    if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
+  }
+  // LMDB frees the transaction whether or not the commit succeeds.
+  int commit() { return mdb_txn_commit(std::exchange(txn_, nullptr)); }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+};
+
+// A cursor closed with its scope (before its transaction ends).
+class Cursor {
+ public:
+  Cursor(MDB_txn* txn, const Db& db) {
+    const int rc = mdb_cursor_open(txn, db.dbi, &cursor_);
+    if (rc != 0) fatal(db, "", fmt::format("cannot open a cursor: {}", mdb_strerror(rc)));
+  }
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+  ~Cursor() { mdb_cursor_close(cursor_); }
+  MDB_cursor* get() const { return cursor_; }
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+};
+
+// Reads one value: absent is a value, any other failure is fatal.
+std::optional<std::string_view> get(MDB_txn* txn, const Db& db, std::string_view key) {
+  MDB_val k = to_val(key), v{};
+  const int rc = mdb_get(txn, db.dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) fatal(db, key, mdb_strerror(rc));
+  return to_view(v);
+}
+
+// Steps a cursor; false at the end. Any failure but the end is fatal.
+bool step(MDB_cursor* cursor, const Db& db, MDB_cursor_op op, MDB_val& key, MDB_val& value) {
+  const int rc = mdb_cursor_get(cursor, &key, &value, op);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) fatal(db, to_view(key), mdb_strerror(rc));
+  return true;
+}
+
+// The runtime conditions a writer reports as an Error (or handles: MDB_MAP_FULL). Every
+// other code while writing is corruption (MDB_CORRUPTED, MDB_PANIC, MDB_PAGE_NOTFOUND, ...)
+// or a bug of ours (EINVAL, MDB_BAD_VALSIZE, MDB_KEYEXIST on an outbox append): fatal.
+bool is_runtime_condition(int rc) {
+  return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == MDB_READERS_FULL || (rc > 0 && rc != EINVAL);
+}
+
+// Where a write failed, for the Error commit() returns.
+struct WriteFailure {
+  int rc = 0;
+  const char* db = nullptr;  // nullptr: the commit itself failed
+  std::string key;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The environment
+
+struct StateStore::Impl {
+  MDB_env* env = nullptr;
+  std::filesystem::path dir;
+  bool read_only = false;
+  Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
+      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"};
+
+  // mdb_env_set_mapsize needs no transaction active in this process: read transactions hold
+  // this shared, a map size change holds it exclusive. Writers are serialized by the gate.
+  std::shared_mutex map_mutex;
+  // One writer (a Batch or acknowledge_outbox) at a time in this process. A writer from
+  // another thread waits; the same thread opening a second writer is a bug (it would wait
+  // for itself inside LMDB forever).
+  std::mutex writer_mutex;
+  std::condition_variable writer_released;
+  bool writer_active = false;
+  std::thread::id writer_thread;
+  bool nosync = false;  // the env's MDB_NOSYNC flag as last set (writer only)
+  bool unsynced = false;  // a buffered commit not yet followed by a synced one
+
+  int writer_lock_fd = -1;  // flock()ed: one read-write process per state directory
+
+  ~Impl() {
+    // mdb_env_close does not flush: a run that ends on buffered commits is made durable here.
+    if (env != nullptr && unsynced) {
+      if (int rc = mdb_env_sync(env, 1); rc != 0)
+        std::fprintf(stderr, "paydist: state store %s: final sync failed: %s\n", dir.c_str(), mdb_strerror(rc));
+    }
+    if (env != nullptr) mdb_env_close(env);
+    if (writer_lock_fd >= 0) ::close(writer_lock_fd);
+  }
+
+  Db* all_dbs[8] = {&meta, &accounts, &events, &deadlines, &timelines, &files, &outfiles, &outbox};
+
+  void acquire_writer() {
+    std::unique_lock lock{writer_mutex};
+    PAYDIST_INVARIANT(!(writer_active && writer_thread == std::this_thread::get_id()));
+    writer_released.wait(lock, [&] { return !writer_active; });
+    writer_active = true;
+    writer_thread = std::this_thread::get_id();
+  }
+  void release_writer() {
+    {
+      std::lock_guard lock{writer_mutex};
+      writer_active = false;
+    }
+    writer_released.notify_one();
+  }
+
+  // Adopts a map size another process grew to (MDB_MAP_RESIZED).
+  void adopt_map_size() {
+    std::unique_lock lock{map_mutex};
+    const int rc = mdb_env_set_mapsize(env, 0);
+    if (rc != 0) fatal("adopting the map size grown by another process", rc);
+  }
+
+  // Grows the map after MDB_MAP_FULL: doubles it, or more when the failed transaction was
+  // writing more than that (`batch_bytes`, so a huge batch does not retry once per doubling).
+  // Called by the writer with no transaction of its own.
+  Status grow_map(std::size_t batch_bytes) {
+    MDB_envinfo info{};
+    mdb_env_info(env, &info);
+    if (info.me_mapsize >= kMaxMapBytes)
+      return Error{fmt::format("state store {} is full: the map reached {} bytes", dir.string(), info.me_mapsize)};
+    const std::size_t page = 4096;
+    const std::size_t wanted = std::min(kMaxMapBytes, std::max(info.me_mapsize * 2, info.me_mapsize + 3 * batch_bytes));
+    std::unique_lock lock{map_mutex};
+    const int rc = mdb_env_set_mapsize(env, (wanted + page - 1) / page * page);
+    if (rc != 0) return Error{fmt::format("state store {}: cannot grow the map: {}", dir.string(), mdb_strerror(rc))};
+    return Ok{};
+  }
+
+  Txn begin_write() {
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      const int rc = mdb_txn_begin(env, nullptr, 0, &txn);
+      if (rc == 0) return Txn{txn};
+      if (rc != MDB_MAP_RESIZED) fatal("beginning a write transaction", rc);
+      adopt_map_size();
+    }
+  }
+
+  // Durability::buffered sets MDB_NOSYNC: the commit survives a process crash at once and
+  // an OS crash after the next synced commit (or the OS's own flush); on a filesystem that
+  // keeps write order LMDB stays consistent either way (lmdb.h, MDB_NOSYNC).
+  void set_durability(Durability durability) {
+    const bool want_nosync = durability == Durability::buffered;
+    if (want_nosync == nosync) return;
+    const int rc = mdb_env_set_flags(env, MDB_NOSYNC, want_nosync ? 1 : 0);
+    if (rc != 0) fatal("setting the sync flag", rc);
+    nosync = want_nosync;
+  }
+
+  // A failed write or commit: an Error for a runtime condition, else fatal (see the top).
+  Status commit_error(const WriteFailure& failure) const {
+    if (failure.db == nullptr) {
+      if (!is_runtime_condition(failure.rc)) fatal("committing a write transaction", failure.rc);
+      return Error{fmt::format("state store {}: commit failed: {}", dir.string(), mdb_strerror(failure.rc))};
+    }
+    if (!is_runtime_condition(failure.rc)) fatal(Db{failure.db}, failure.key, mdb_strerror(failure.rc));
+    return Error{fmt::format("state store {}: writing database '{}' key \"{}\" failed: {}", dir.string(),
+                             failure.db, printable(failure.key), mdb_strerror(failure.rc))};
+  }
+};
+
+namespace {
+
+// A read-only transaction holding the map lock shared for its lifetime.
+class ReadTxn {
+ public:
+  explicit ReadTxn(StateStore::Impl& store) : lock_(store.map_mutex) {
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      const int rc = mdb_txn_begin(store.env, nullptr, MDB_RDONLY, &txn);
+      if (rc == 0) {
+        txn_ = Txn{txn};
+        return;
+      }
+      if (rc != MDB_MAP_RESIZED) fatal("beginning a read transaction", rc);
+      lock_.unlock();
+      store.adopt_map_size();
+      lock_.lock();
+    }
+  }
+  MDB_txn* get() const { return txn_.get(); }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;  // declared first: released after the txn ends
+  Txn txn_;
+};
+
+Status open_dbs(StateStore::Impl& store, MDB_txn* txn) {
+  const unsigned flags = store.read_only ? 0 : MDB_CREATE;
+  for (Db* db : store.all_dbs) {
+    const int rc = mdb_dbi_open(txn, db->name, flags, &db->dbi);
+    if (rc == MDB_NOTFOUND)
+      return Error{fmt::format("state directory {} has no '{}' database: not a paydist state", store.dir.string(),
+                               db->name)};
+    if (rc != 0)
+      return Error{fmt::format("state directory {}: cannot open database '{}': {}", store.dir.string(), db->name,
+                               mdb_strerror(rc))};
+  }
+  return Ok{};
+}
+
+// Checks (and for a new read-write state, writes) the format version.
+Status check_format(StateStore::Impl& store, MDB_txn* txn) {
+  std::optional<std::string_view> stored = get(txn, store.meta, kMetaFormatVersion);
+  if (!stored) {
+    if (store.read_only)
+      return Error{fmt::format("state directory {} has no format version: not a paydist state", store.dir.string())};
+    const std::string version = be32(kFormatVersion), seq = be64(kFirstOutputSeq);
+    MDB_val k = to_val(kMetaFormatVersion), v = to_val(version);
+    MDB_val sk = to_val(kMetaNextOutputSeq), sv = to_val(seq);
+    int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0);
+    if (rc == 0) rc = mdb_put(txn, store.meta.dbi, &sk, &sv, 0);
+    if (rc != 0)
+      return Error{fmt::format("state directory {}: cannot write the format version: {}", store.dir.string(),
+                               mdb_strerror(rc))};
+    return Ok{};
+  }
+  if (stored->size() != 4)
+    return Error{fmt::format("state directory {}: the format version record is corrupt ({} bytes)",
+                             store.dir.string(), stored->size())};
+  const std::uint64_t version = read_be(*stored);
+  if (version > kFormatVersion)
+    return Error{fmt::format("state directory {} was written by format version {}; this paydist reads up to {}",
+                             store.dir.string(), version, kFormatVersion)};
+  return Ok{};
+}
+
+Status prepare_dir(const std::filesystem::path& dir, StoreOptions::Access access) {
+  std::error_code ec;
+  if (access == StoreOptions::Access::read_only) {
+    if (!std::filesystem::exists(dir / "data.mdb", ec))
+      return Error{fmt::format("state directory {} holds no paydist state", dir.string())};
+    return Ok{};
+  }
+  if (std::filesystem::is_directory(dir, ec)) return Ok{};
+  if (!std::filesystem::create_directories(dir, ec) && ec)
+    return Error{fmt::format("cannot create state directory {}: {}", dir.string(), ec.message())};
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);  // best effort
+  return Ok{};
+}
+
+// A read-write store holds an exclusive lock on DIR/writer.lock for its lifetime: a second
+// writer (a replay next to the daemon) would otherwise race the batch's cached reads.
+Status lock_writer(StateStore::Impl& store) {
+  const std::filesystem::path path = store.dir / "writer.lock";
+  store.writer_lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
+  if (store.writer_lock_fd < 0)
+    return Error{fmt::format("cannot open {}: {}", path.string(), std::strerror(errno))};
+  if (::flock(store.writer_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return Error{fmt::format("state directory {} is in use by another writing process", store.dir.string())};
+    return Error{fmt::format("cannot lock {}: {}", path.string(), std::strerror(errno))};
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+StateStore::StateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateStore::~StateStore() = default;
+
+Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path& dir, const StoreOptions& options) {
+  if (Status s = prepare_dir(dir, options.access); !s) return Error{s.error()};
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->read_only = options.access == StoreOptions::Access::read_only;
+  if (!impl->read_only)
+    if (Status s = lock_writer(*impl); !s) return Error{s.error()};
+  auto lmdb_error = [&](const char* what, int rc) {
+    return Error{fmt::format("state directory {}: {}: {}", dir.string(), what, mdb_strerror(rc))};
+  };
+
+  if (int rc = mdb_env_create(&impl->env); rc != 0) return lmdb_error("cannot create the LMDB environment", rc);
+  if (int rc = mdb_env_set_maxdbs(impl->env, kMaxDbs); rc != 0) return lmdb_error("cannot set maxdbs", rc);
+  if (!impl->read_only) {
+    const std::size_t page = 4096;
+    const std::size_t map_bytes = (std::max(options.initial_map_bytes, page) + page - 1) / page * page;
+    if (int rc = mdb_env_set_mapsize(impl->env, map_bytes); rc != 0) return lmdb_error("cannot set the map size", rc);
+  }
+  const unsigned flags = MDB_NOTLS | (impl->read_only ? MDB_RDONLY : 0);
+  if (int rc = mdb_env_open(impl->env, dir.c_str(), flags, kFileMode); rc != 0)
+    return lmdb_error("cannot open the LMDB environment", rc);
+
+  MDB_txn* raw = nullptr;
+  if (int rc = mdb_txn_begin(impl->env, nullptr, impl->read_only ? MDB_RDONLY : 0, &raw); rc != 0)
+    return lmdb_error("cannot begin a transaction", rc);
+  Txn txn{raw};
+  if (Status s = open_dbs(*impl, txn.get()); !s) return Error{s.error()};
+  if (Status s = check_format(*impl, txn.get()); !s) return Error{s.error()};
+  // Committing (a read transaction too) keeps the database handles for the environment.
+  if (int rc = txn.commit(); rc != 0) return lmdb_error("cannot commit the opening transaction", rc);
+  return std::unique_ptr<StateStore>(new StateStore(std::move(impl)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Read side
+
+std::optional<Account> StateStore::read_account(const AccountId& id) {
+  ReadTxn txn{*impl_};
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->accounts, id.view());
+  if (!bytes) return std::nullopt;
+  return decoded_or_fatal(decode_account(*bytes), impl_->accounts, id.view());
+}
+
+std::optional<TimelineState> StateStore::read_timeline(TimelineId timeline) {
+  ReadTxn txn{*impl_};
+  const std::string key = be32(timeline);
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->timelines, key);
+  if (!bytes) return std::nullopt;
+  return decoded_or_fatal(decode_timeline(*bytes), impl_->timelines, key);
+}
+
+std::optional<FilePosition> StateStore::read_file_position(const std::string& real_path) {
+  ReadTxn txn{*impl_};
+  const std::string key = path_key(real_path);
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->files, key);
+  if (!bytes) return std::nullopt;
+  FilePosition position = decoded_or_fatal(decode_file_position(*bytes), impl_->files, key);
+  if (position.real_path != real_path) fatal(impl_->files, key, "the record holds another path");
+  return position;
+}
+
+std::optional<std::uint64_t> StateStore::read_output_file_length(const std::string& real_path) {
+  ReadTxn txn{*impl_};
+  const std::string key = path_key(real_path);
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->outfiles, key);
+  if (!bytes) return std::nullopt;
+  if (bytes->size() != 8) fatal(impl_->outfiles, key, fmt::format("length record of {} bytes", bytes->size()));
+  return read_be(*bytes);
+}
+
+std::vector<PendingOutput> StateStore::read_outbox(std::size_t max_entries) {
+  std::vector<PendingOutput> out;
+  ReadTxn txn{*impl_};
+  Cursor cursor{txn.get(), impl_->outbox};
+  MDB_val key{}, value{};
+  for (MDB_cursor_op op = MDB_FIRST; out.size() < max_entries; op = MDB_NEXT) {
+    if (!step(cursor.get(), impl_->outbox, op, key, value)) break;
+    out.push_back(decoded_or_fatal(decode_pending_output(to_view(value)), impl_->outbox, to_view(key)));
+  }
+  return out;
+}
+
+void StateStore::for_each_account(const std::function<void(const Account&)>& visit) {
+  ReadTxn txn{*impl_};
+  Cursor cursor{txn.get(), impl_->accounts};
+  MDB_val key{}, value{};
+  for (MDB_cursor_op op = MDB_FIRST; step(cursor.get(), impl_->accounts, op, key, value); op = MDB_NEXT)
+    visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
+}
+
+std::uint64_t StateStore::count_accounts() {
+  ReadTxn txn{*impl_};
+  MDB_stat stat{};
+  if (int rc = mdb_stat(txn.get(), impl_->accounts.dbi, &stat); rc != 0) fatal("counting accounts", rc);
+  return stat.ms_entries;
+}
+
+Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks) {
+  PAYDIST_INVARIANT(!impl_->read_only);
+  Impl& store = *impl_;
+  store.acquire_writer();
+  struct Release {
+    Impl& store;
+    ~Release() { store.release_writer(); }
+  } release{store};
+
+  for (;;) {
+    Txn txn = store.begin_write();
+    WriteFailure failure;
+    {
+      Cursor cursor{txn.get(), store.outbox};
+      MDB_val key{}, value{};
+      while (failure.rc == 0 && step(cursor.get(), store.outbox, MDB_FIRST, key, value) &&
+             read_be(to_view(key)) <= through_seq) {
+        if (int rc = mdb_cursor_del(cursor.get(), 0); rc != 0) failure = {rc, store.outbox.name, std::string{to_view(key)}};
+      }
+    }
+    for (const OutputFileMark& mark : marks) {
+      if (failure.rc != 0) break;
+      const std::string key = path_key(mark.real_path), length = be64(mark.length);
+      MDB_val k = to_val(key), v = to_val(length);
+      if (int rc = mdb_put(txn.get(), store.outfiles.dbi, &k, &v, 0); rc != 0)
+        failure = {rc, store.outfiles.name, key};
+    }
+    int rc = failure.rc;
+    if (rc == 0) {
+      store.set_durability(Durability::synced);
+      rc = txn.commit();
+      if (rc == 0) {
+        store.unsynced = false;
+        return Ok{};
+      }
+      failure = {rc, nullptr, ""};
+    }
+    txn.abort();
+    if (rc != MDB_MAP_FULL) return store.commit_error(failure);
+    if (Status s = store.grow_map(0); !s) return s;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Batch
+
+struct StateStore::Batch::Impl {
+  StateStore::Impl& store;
+  TimelineId timeline;
+  Txn txn;
+  bool committed = false;
+
+  // Everything the batch changed, kept until commit(). Reads look here first.
+  std::unordered_map<AccountId, Account> accounts;
+  std::unordered_set<std::string> accepted_events;  // event keys
+  std::map<DeadlineSlot, AccountId> deadlines_added;
+  std::set<DeadlineSlot> deadlines_removed;
+  std::optional<TimelineState> timeline_state;  // loaded or stored
+  bool timeline_dirty = false;
+  std::optional<std::uint64_t> next_output_seq;  // loaded at the first add_output
+  std::vector<PendingOutput> outputs;
+  std::unordered_map<std::string, FilePosition> file_positions;
+
+  // The deadline scan: LMDB's entries do not change while the batch is open, so every entry
+  // before `scan_from` was found hidden (removed) once and need not be looked at again; if
+  // one is added back it sits in deadlines_added. Keeps a long date jump linear.
+  std::string scan_from;
+  bool scan_exhausted = false;
+
+
+  bool holds_writer = true;  // until the batch ends: committed, failed or destroyed
+
+  Impl(StateStore::Impl& s, TimelineId t) : store(s), timeline(t), txn(s.begin_write()) {}
+
+  // Aborts what is not committed and lets the next writer in.
+  void end() {
+    txn.abort();
+    if (std::exchange(holds_writer, false)) store.release_writer();
+  }
+
+  std::optional<DeadlineEntry> first_stored_deadline(Date up_to);
+  WriteFailure write_all(std::string& scratch);
+  std::size_t estimated_bytes(std::string& scratch) const;
+  std::uint64_t load_next_output_seq();
+};
+
+std::unique_ptr<StateStore::Batch> StateStore::begin(TimelineId timeline) {
+  PAYDIST_INVARIANT(!impl_->read_only);
+  impl_->acquire_writer();
+  return std::make_unique<Batch>(std::make_unique<Batch::Impl>(*impl_, timeline));
+}
+
+StateStore::Batch::Batch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+StateStore::Batch::~Batch() { impl_->end(); }
+
+bool StateStore::Batch::event_accepted(EventScope scope, const EventId& id) {
+  const std::string key = event_key(impl_->timeline, scope, id);
+  if (impl_->accepted_events.contains(key)) return true;
+  return get(impl_->txn.get(), impl_->store.events, key).has_value();
+}
+
+void StateStore::Batch::mark_event_accepted(EventScope scope, const EventId& id) {
+  impl_->accepted_events.insert(event_key(impl_->timeline, scope, id));
+}
+
+std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
+  if (auto it = impl_->accounts.find(id); it != impl_->accounts.end()) return it->second;
+  std::optional<std::string_view> bytes = get(impl_->txn.get(), impl_->store.accounts, id.view());
+  if (!bytes) return std::nullopt;
+  // Not cached: the caller stores it back if it changes, and then the cache holds it.
+  return decoded_or_fatal(decode_account(*bytes), impl_->store.accounts, id.view());
+}
+
+void StateStore::Batch::store_account(const Account& account, std::optional<Date> previous_deadline) {
+  if (previous_deadline) {
+    const DeadlineSlot slot{*previous_deadline, account.seq};
+    impl_->deadlines_added.erase(slot);
+    impl_->deadlines_removed.insert(slot);
+  }
+  if (account.indexed_deadline) {
+    const DeadlineSlot slot{*account.indexed_deadline, account.seq};
+    impl_->deadlines_removed.erase(slot);
+    impl_->deadlines_added.insert_or_assign(slot, account.id);
+  }
+  impl_->accounts.insert_or_assign(account.id, account);
+}
+
+std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date up_to) {
+  if (scan_exhausted) return std::nullopt;
+  if (scan_from.empty()) scan_from = deadline_key(timeline, DeadlineSlot{Date::from_serial(INT32_MIN), 0});
+  const Db& db = store.deadlines;
+  Cursor cursor{txn.get(), db};
+  MDB_val key = to_val(scan_from), value{};
+  for (MDB_cursor_op op = MDB_SET_RANGE;; op = MDB_NEXT) {
+    if (!step(cursor.get(), db, op, key, value)) break;
+    const std::string_view k = to_view(key);
+    if (k.size() != kDeadlineKeyBytes) fatal(db, k, "deadline key of the wrong length");
+    if (read_be(k.substr(0, 4)) != timeline) break;  // past this timeline's entries
+    const DeadlineSlot slot{date_from_key(static_cast<std::uint32_t>(read_be(k.substr(4, 4)))), read_be(k.substr(8))};
+    scan_from.assign(k);
+    if (slot.date > up_to) return std::nullopt;
+    if (deadlines_removed.contains(slot)) continue;
+    const std::string_view id = to_view(value);
+    if (!is_valid_id(id)) fatal(db, k, "the value is not an account id");
+    return DeadlineEntry{slot.date, slot.account_seq, AccountId::trusted(id)};
+  }
+  scan_exhausted = true;
+  return std::nullopt;
+}
+
+std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to) {
+  std::optional<DeadlineEntry> stored = impl_->first_stored_deadline(up_to);
+  auto added = impl_->deadlines_added.begin();
+  if (added == impl_->deadlines_added.end() || added->first.date > up_to) return stored;
+  if (stored && DeadlineSlot{stored->date, stored->account_seq} < added->first) return stored;
+  return DeadlineEntry{added->first.date, added->first.account_seq, added->second};
+}
+
+TimelineState StateStore::Batch::timeline() {
+  if (!impl_->timeline_state) {
+    const std::string key = be32(impl_->timeline);
+    std::optional<std::string_view> bytes = get(impl_->txn.get(), impl_->store.timelines, key);
+    impl_->timeline_state =
+        bytes ? decoded_or_fatal(decode_timeline(*bytes), impl_->store.timelines, key) : TimelineState{};
+  }
+  return *impl_->timeline_state;
+}
+
+void StateStore::Batch::store_timeline(const TimelineState& timeline) {
+  impl_->timeline_state = timeline;
+  impl_->timeline_dirty = true;
+}
+
+std::uint64_t StateStore::Batch::Impl::load_next_output_seq() {
+  std::optional<std::string_view> bytes = get(txn.get(), store.meta, kMetaNextOutputSeq);
+  if (!bytes) return kFirstOutputSeq;
+  if (bytes->size() != 8) fatal(store.meta, kMetaNextOutputSeq, "next output seq of the wrong length");
+  return read_be(*bytes);
+}
+
+void StateStore::Batch::add_output(OutputTopic topic, std::string_view key, std::string json) {
+  if (!impl_->next_output_seq) impl_->next_output_seq = impl_->load_next_output_seq();
+  const std::uint64_t seq = (*impl_->next_output_seq)++;
+  impl_->outputs.push_back(PendingOutput{seq, topic, std::string{key}, std::move(json)});
+}
+
+void StateStore::Batch::set_file_position(const FilePosition& position) {
+  impl_->file_positions.insert_or_assign(position.real_path, position);
+}
+
+std::size_t StateStore::Batch::pending_writes() const {
+  return impl_->accounts.size() + impl_->accepted_events.size() + impl_->deadlines_added.size() +
+         impl_->deadlines_removed.size() + (impl_->timeline_dirty ? 1 : 0) + impl_->outputs.size() +
+         impl_->file_positions.size();
+}
+
+WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
+  MDB_txn* t = txn.get();
+  auto put = [&](const Db& db, std::string_view key, std::string_view value, unsigned flags = 0) {
+    MDB_val k = to_val(key), v = to_val(value);
+    const int rc = mdb_put(t, db.dbi, &k, &v, flags);
+    return rc == 0 ? WriteFailure{} : WriteFailure{rc, db.name, std::string{key}};
+  };
+  for (const auto& [id, account] : accounts) {
+    encode_account(account, scratch);
+    if (WriteFailure f = put(store.accounts, id.view(), scratch); f.rc != 0) return f;
+  }
+  for (const std::string& key : accepted_events)
+    if (WriteFailure f = put(store.events, key, {}); f.rc != 0) return f;
+  for (const DeadlineSlot& slot : deadlines_removed) {
+    const std::string key = deadline_key(timeline, slot);
+    MDB_val k = to_val(key);
+    const int rc = mdb_del(t, store.deadlines.dbi, &k, nullptr);
+    if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, store.deadlines.name, key};
+  }
+  for (const auto& [slot, id] : deadlines_added)
+    if (WriteFailure f = put(store.deadlines, deadline_key(timeline, slot), id.view()); f.rc != 0) return f;
+  if (timeline_dirty) {
+    encode_timeline(*timeline_state, scratch);
+    if (WriteFailure f = put(store.timelines, be32(timeline), scratch); f.rc != 0) return f;
+  }
+  for (const auto& [path, position] : file_positions) {
+    encode_file_position(position, scratch);
+    if (WriteFailure f = put(store.files, path_key(path), scratch); f.rc != 0) return f;
+  }
+  // Output seqs only grow and the outbox is only trimmed from the front: appends.
+  for (const PendingOutput& output : outputs) {
+    encode_pending_output(output, scratch);
+    if (WriteFailure f = put(store.outbox, be64(output.seq), scratch, MDB_APPEND); f.rc != 0) return f;
+  }
+  if (!outputs.empty())
+    if (WriteFailure f = put(store.meta, kMetaNextOutputSeq, be64(*next_output_seq)); f.rc != 0) return f;
+  return {};
+}
+
+// About how many key and value bytes write_all() puts (for map growth; not exact).
+std::size_t StateStore::Batch::Impl::estimated_bytes(std::string& scratch) const {
+  std::size_t bytes = 0;
+  for (const auto& [id, account] : accounts) {
+    encode_account(account, scratch);
+    bytes += id.str().size() + scratch.size();
+  }
+  for (const std::string& key : accepted_events) bytes += key.size();
+  bytes += deadlines_added.size() * (kDeadlineKeyBytes + kMaxIdLength);
+  for (const auto& [path, position] : file_positions) bytes += 2 * path.size() + 64;
+  for (const PendingOutput& output : outputs) bytes += output.key.size() + output.json.size() + 32;
+  return bytes;
+}
+
+Status StateStore::Batch::commit(Durability durability) {
+  Impl& b = *impl_;
+  PAYDIST_INVARIANT(!b.committed && b.txn.active());
+  std::string scratch;
+  for (;;) {
+    WriteFailure failure = b.write_all(scratch);
+    if (failure.rc == 0) {
+      b.store.set_durability(durability);
+      failure.rc = b.txn.commit();
+      if (failure.rc == 0) {
+        b.store.unsynced = durability == Durability::buffered;
+        break;
+      }
+    }
+    b.txn.abort();
+    if (failure.rc != MDB_MAP_FULL) {
+      b.end();
+      return b.store.commit_error(failure);
+    }
+    if (Status s = b.store.grow_map(b.estimated_bytes(scratch)); !s) {
+      b.end();
+      return s;
+    }
+    // Still the only writer: the gate keeps out this process's other threads and the
+    // writer lock file other processes, so the new transaction sees what the old one read.
+    b.txn = b.store.begin_write();
+  }
+  b.committed = true;
+  b.end();
+  return Ok{};
+}
+
+}  // namespace paydist

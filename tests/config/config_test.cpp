@@ -1,0 +1,284 @@
+// tests/config/config_test.cpp: the TOML loader (config/config.cpp): defaults, every key's
+// type and range, unknown keys and tables, syntax errors, and the shipped example file.
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace paydist {
+namespace {
+
+Config parse_ok(const std::string& text) {
+  Result<Config> config = parse_config(text, "paydist.toml");
+  EXPECT_TRUE(config.ok()) << config.error();
+  return config.ok() ? *config : Config{};
+}
+
+std::string parse_error(const std::string& text) {
+  Result<Config> config = parse_config(text, "paydist.toml");
+  EXPECT_FALSE(config.ok()) << "accepted:\n" << text;
+  if (config.ok()) return "";
+  EXPECT_EQ(config.error().find('\n'), std::string::npos) << config.error();
+  return config.error();
+}
+
+std::string rules_error(const std::string& key_and_value) {
+  return parse_error("[rules]\n" + key_and_value + "\n");
+}
+
+// contract 6, "Configuration keys": the defaults, spelled out rather than taken from Rules{}.
+void expect_contract_defaults(const Rules& rules) {
+  EXPECT_EQ(rules.currency, "AUD");
+  EXPECT_EQ(rules.cash_grace_days, 14);
+  EXPECT_EQ(rules.dd_return_grace_days, 3);
+  EXPECT_EQ(rules.review_notice_days, 28);
+  EXPECT_EQ(rules.no_arrangement_threshold.cents(), 150'000);
+  EXPECT_EQ(rules.max_instalments, 1000u);
+  EXPECT_EQ(rules.max_message_bytes, 1'048'576u);
+}
+
+TEST(Config, EmptyFileGivesContractDefaults) {
+  expect_contract_defaults(parse_ok("").rules);
+  expect_contract_defaults(parse_ok("# only a comment\n\n").rules);
+  expect_contract_defaults(parse_ok("[rules]\n").rules);
+}
+
+TEST(Config, ExampleFileLoadsToExactlyTheDefaults) {
+  Result<Config> config = load_config(PAYDIST_SOURCE_DIR "/config/paydist.example.toml");
+  ASSERT_TRUE(config.ok()) << config.error();
+  expect_contract_defaults(config->rules);
+  const Rules defaults;
+  EXPECT_EQ(config->rules.max_obligations_per_account, defaults.max_obligations_per_account);
+}
+
+TEST(Config, ReadsEveryRulesKey) {
+  const Config config = parse_ok(R"([rules]
+currency = "NZD"
+cash_grace_days = 10
+dd_return_grace_days = 5
+review_notice_days = 30
+no_arrangement_threshold = "2000.50"
+max_instalments = 52
+max_message_bytes = 65536
+)");
+  EXPECT_EQ(config.rules.currency, "NZD");
+  EXPECT_EQ(config.rules.cash_grace_days, 10);
+  EXPECT_EQ(config.rules.dd_return_grace_days, 5);
+  EXPECT_EQ(config.rules.review_notice_days, 30);
+  EXPECT_EQ(config.rules.no_arrangement_threshold.cents(), 200'050);
+  EXPECT_EQ(config.rules.max_instalments, 52u);
+  EXPECT_EQ(config.rules.max_message_bytes, 65'536u);
+}
+
+TEST(Config, UnsetKeysKeepTheirDefaults) {
+  const Config config = parse_ok("[rules]\ncash_grace_days = 7\n");
+  EXPECT_EQ(config.rules.cash_grace_days, 7);
+  Rules expected;
+  expected.cash_grace_days = 7;
+  EXPECT_EQ(config.rules.currency, expected.currency);
+  EXPECT_EQ(config.rules.dd_return_grace_days, 3);
+  EXPECT_EQ(config.rules.max_message_bytes, 1'048'576u);
+}
+
+TEST(Config, AcceptsDottedAndInlineTableSpellings) {
+  EXPECT_EQ(parse_ok("rules.cash_grace_days = 9\n").rules.cash_grace_days, 9);
+  EXPECT_EQ(parse_ok("rules = { currency = \"EUR\" }\n").rules.currency, "EUR");
+}
+
+TEST(Config, IntegerKeysAcceptTheirBounds) {
+  struct Bound { const char* key; std::int64_t min, max; };
+  for (const Bound& b : {Bound{"cash_grace_days", 0, 3650}, Bound{"dd_return_grace_days", 0, 3650},
+                         Bound{"review_notice_days", 0, 3650}, Bound{"max_instalments", 1, 100000},
+                         Bound{"max_message_bytes", 1024, 67108864}}) {
+    SCOPED_TRACE(b.key);
+    parse_ok("[rules]\n" + std::string(b.key) + " = " + std::to_string(b.min) + "\n");
+    parse_ok("[rules]\n" + std::string(b.key) + " = " + std::to_string(b.max) + "\n");
+  }
+  EXPECT_EQ(parse_ok("[rules]\nmax_message_bytes = 67108864\n").rules.max_message_bytes, 67'108'864u);
+  EXPECT_EQ(parse_ok("[rules]\ncash_grace_days = 0\n").rules.cash_grace_days, 0);
+}
+
+TEST(Config, IntegerKeysRejectOutOfRangeNamingFileKeyAndValue) {
+  EXPECT_EQ(rules_error("cash_grace_days = 3651"),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got 3651");
+  EXPECT_EQ(rules_error("cash_grace_days = -1"),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got -1");
+  EXPECT_EQ(rules_error("dd_return_grace_days = 4000"),
+            "paydist.toml: rules.dd_return_grace_days: expected an integer from 0 to 3650, got 4000");
+  EXPECT_EQ(rules_error("review_notice_days = -28"),
+            "paydist.toml: rules.review_notice_days: expected an integer from 0 to 3650, got -28");
+  EXPECT_EQ(rules_error("max_instalments = 0"),
+            "paydist.toml: rules.max_instalments: expected an integer from 1 to 100000, got 0");
+  EXPECT_EQ(rules_error("max_instalments = 100001"),
+            "paydist.toml: rules.max_instalments: expected an integer from 1 to 100000, got 100001");
+  EXPECT_EQ(rules_error("max_message_bytes = 1023"),
+            "paydist.toml: rules.max_message_bytes: expected an integer from 1024 to 67108864, got 1023");
+  EXPECT_EQ(rules_error("max_message_bytes = 67108865"),
+            "paydist.toml: rules.max_message_bytes: expected an integer from 1024 to 67108864, got 67108865");
+  EXPECT_EQ(rules_error("max_message_bytes = 9223372036854775807"),
+            "paydist.toml: rules.max_message_bytes: expected an integer from 1024 to 67108864, "
+            "got 9223372036854775807");
+}
+
+TEST(Config, IntegerKeysRejectOtherTypes) {
+  EXPECT_EQ(rules_error("cash_grace_days = \"14\""),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got \"14\"");
+  EXPECT_EQ(rules_error("cash_grace_days = 14.0"),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got 14.0");
+  EXPECT_EQ(rules_error("cash_grace_days = true"),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got true");
+  EXPECT_EQ(rules_error("cash_grace_days = [14]"),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got an array");
+  EXPECT_EQ(rules_error("cash_grace_days = { days = 14 }"),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got a table");
+  EXPECT_EQ(rules_error("cash_grace_days = 2026-03-01"),
+            "paydist.toml: rules.cash_grace_days: expected an integer from 0 to 3650, got 2026-03-01");
+  for (const char* key : {"dd_return_grace_days", "review_notice_days", "max_instalments", "max_message_bytes"}) {
+    SCOPED_TRACE(key);
+    for (const char* value : {"\"5000\"", "5000.5", "false", "[]", "{}", "12:00:00"}) {
+      const std::string error = rules_error(std::string(key) + " = " + value);
+      EXPECT_EQ(error.rfind("paydist.toml: rules." + std::string(key) + ": expected an integer from ", 0), 0u)
+          << error;
+    }
+  }
+}
+
+TEST(Config, CurrencyMustBeThreeUpperCaseLetters) {
+  for (const char* bad : {"\"aud\"", "\"AU\"", "\"AUDD\"", "\"A1D\"", "\"\"", "\" AUD\"", "\"ÄUD\""}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(rules_error(std::string("currency = ") + bad),
+              std::string("paydist.toml: rules.currency: expected 3 upper-case letters, like \"AUD\", got ") + bad);
+  }
+  EXPECT_EQ(rules_error("currency = 36"),
+            "paydist.toml: rules.currency: expected 3 upper-case letters, like \"AUD\", got 36");
+}
+
+TEST(Config, ThresholdIsAMoneyStringOfZeroOrMore) {
+  EXPECT_EQ(parse_ok("[rules]\nno_arrangement_threshold = \"0\"\n").rules.no_arrangement_threshold.cents(), 0);
+  EXPECT_EQ(parse_ok("[rules]\nno_arrangement_threshold = \"0.5\"\n").rules.no_arrangement_threshold.cents(), 50);
+  EXPECT_EQ(parse_ok("[rules]\nno_arrangement_threshold = \"9999999999999.99\"\n")
+                .rules.no_arrangement_threshold.cents(),
+            999'999'999'999'999);
+  for (const char* bad : {"\"-1.00\"", "\"1,500.00\"", "\"1500.001\"", "\"abc\"", "\"\"", "\"1e3\"",
+                          "\"+1500.00\"", "\" 1500.00\"", "\"15000000000000.00\"", "1500", "1500.0", "true"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(rules_error(std::string("no_arrangement_threshold = ") + bad),
+              std::string("paydist.toml: rules.no_arrangement_threshold: expected a money string of 0.00 or "
+                          "more, like \"1500.00\", got ") + bad);
+  }
+}
+
+TEST(Config, UnknownRulesKeyIsAnErrorNamingIt) {
+  const std::string error = rules_error("cash_grace_day = 14");
+  EXPECT_EQ(error.rfind("paydist.toml: rules.cash_grace_day: unknown key (known keys: currency, ", 0), 0u) << error;
+  EXPECT_NE(error.find("max_message_bytes"), std::string::npos) << error;
+  // Keys the engine has but the contract does not make configurable are unknown too.
+  EXPECT_NE(rules_error("max_obligations_per_account = 5").find("rules.max_obligations_per_account: unknown key"),
+            std::string::npos);
+  EXPECT_NE(parse_error("[rules.extra]\nx = 1\n").find("rules.extra: unknown key"), std::string::npos);
+}
+
+TEST(Config, UnknownKeyInMessageIsEscapedToOneLine) {
+  const std::string error = rules_error("\"bad\\nkey\" = 1");
+  EXPECT_NE(error.find("rules.bad\\u000akey: unknown key"), std::string::npos) << error;
+}
+
+TEST(Config, UnknownTopLevelTableIsAnError) {
+  EXPECT_EQ(parse_error("[rulez]\ncurrency = \"AUD\"\n"),
+            "paydist.toml: rulez: unknown top-level table (known tables: rules, state, kafka, http, business_date)");
+  EXPECT_EQ(parse_error("currency = \"AUD\"\n"),
+            "paydist.toml: currency: unknown top-level key (known tables: rules, state, kafka, http, business_date)");
+}
+
+TEST(Config, ReservedTablesAreAcceptedAndIgnored) {
+  const Config config = parse_ok(R"(
+[state]
+dir = "/var/lib/paydist"
+[kafka]
+brokers = "localhost:9092"
+[http]
+listen = "127.0.0.1:8080"
+[business_date]
+from_clock = true
+[rules]
+cash_grace_days = 21
+)");
+  EXPECT_EQ(config.rules.cash_grace_days, 21);
+}
+
+TEST(Config, KnownTablesMustBeTables) {
+  EXPECT_EQ(parse_error("rules = 5\n"), "paydist.toml: rules: expected a table, got 5");
+  EXPECT_EQ(parse_error("state = \"/var/lib\"\n"), "paydist.toml: state: expected a table, got \"/var/lib\"");
+  EXPECT_EQ(parse_error("[[rules]]\ncurrency = \"AUD\"\n"), "paydist.toml: rules: expected a table, got an array");
+}
+
+TEST(Config, SyntaxErrorNamesFileAndLine) {
+  const std::string error = parse_error("[rules]\ncurrency = \"AUD\"\ncash_grace_days = \n");
+  EXPECT_EQ(error.rfind("paydist.toml:3:", 0), 0u) << error;
+  EXPECT_NE(error.find("TOML syntax error"), std::string::npos) << error;
+}
+
+TEST(Config, DuplicateKeyIsASyntaxErrorOnItsLine) {
+  const std::string error = parse_error("[rules]\ncash_grace_days = 14\n\ncash_grace_days = 15\n");
+  EXPECT_EQ(error.rfind("paydist.toml:4:", 0), 0u) << error;
+}
+
+TEST(Config, UnterminatedStringIsASyntaxError) {
+  const std::string error = parse_error("# comment\n[rules]\ncurrency = \"AUD\n");
+  EXPECT_EQ(error.rfind("paydist.toml:3:", 0), 0u) << error;
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "paydist-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+    return dir_ / name;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigFile, LoadsAFile) {
+  Result<Config> config = load_config(write("paydist.toml", "[rules]\ncurrency = \"GBP\"\n"));
+  ASSERT_TRUE(config.ok()) << config.error();
+  EXPECT_EQ(config->rules.currency, "GBP");
+}
+
+TEST_F(ConfigFile, ErrorsStartWithThePathAsGiven) {
+  const std::filesystem::path path = write("site.toml", "[rules]\ncash_grace_days = \"14\"\n");
+  Result<Config> config = load_config(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error(),
+            path.string() + ": rules.cash_grace_days: expected an integer from 0 to 3650, got \"14\"");
+}
+
+TEST_F(ConfigFile, MissingFileIsAnErrorNamingIt) {
+  Result<Config> config = load_config(dir_ / "absent.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().rfind((dir_ / "absent.toml").string() + ": cannot open: ", 0), 0u) << config.error();
+}
+
+TEST_F(ConfigFile, DirectoryIsAnError) {
+  Result<Config> config = load_config(dir_);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().rfind(dir_.string() + ": ", 0), 0u) << config.error();
+}
+
+TEST_F(ConfigFile, OversizedFileIsRefused) {
+  Result<Config> config = load_config(write("big.toml", std::string(kConfigFileBytesMax + 1, '#')));
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().find("larger than"), std::string::npos) << config.error();
+}
+
+}  // namespace
+}  // namespace paydist

@@ -1,0 +1,603 @@
+// tests/connectors/state_store_test.cpp: the LMDB state store: a batch reads its own writes
+// and is all or nothing; the deadline index orders by date then seq per timeline; event
+// scopes; the outbox; map growth; format versions; a reader in another process.
+#include "connectors/state_store.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace paydist {
+namespace {
+
+namespace fs = std::filesystem;
+
+Date day(int y, int m, int d) { return Date::from_civil({y, m, d}); }
+AccountId acc(const char* id) { return AccountId::parse(id).value(); }
+EventId ev(const char* id) { return EventId::parse(id).value(); }
+
+Account make_account(const char* id, std::uint64_t seq, std::optional<Date> deadline = std::nullopt) {
+  Account a;
+  a.id = acc(id);
+  a.seq = seq;
+  a.indexed_deadline = deadline;
+  Obligation o;
+  o.id = ObligationId::parse("OB1").value();
+  o.due_date = day(2025, 1, 31);
+  o.balance.tax = Money::from_cents(static_cast<std::int64_t>(seq) * 100);
+  a.obligations.push_back(o);
+  return a;
+}
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "paydist-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    dir_ = root_ / "state";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  std::unique_ptr<StateStore> open_store(StoreOptions options = {}) {
+    Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, options);
+    EXPECT_TRUE(store) << store.error();
+    return store ? std::move(store).value() : nullptr;
+  }
+
+  fs::path root_;
+  fs::path dir_;
+};
+
+std::optional<DeadlineEntry> first(StateStore::Batch& batch, Date up_to) { return batch.first_deadline_up_to(up_to); }
+
+#define EXPECT_DEADLINE(entry, date_, seq_, id_)      \
+  do {                                                \
+    auto e_ = (entry);                                \
+    ASSERT_TRUE(e_.has_value());                      \
+    EXPECT_EQ(e_->date, (date_));                     \
+    EXPECT_EQ(e_->account_seq, std::uint64_t{seq_});  \
+    EXPECT_EQ(e_->account_id, acc(id_));              \
+  } while (0)
+
+TEST_F(StateStoreTest, OpenCreatesTheDirectoryWithPrivateFiles) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  struct stat st{};
+  ASSERT_EQ(stat((dir_ / "data.mdb").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir_ / "lock.mdb").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u);
+}
+
+TEST_F(StateStoreTest, BatchReadsItsOwnWrites) {
+  auto store = open_store();
+  auto batch = store->begin(0);
+  EXPECT_FALSE(batch->load_account(acc("A1")));
+  const Account a = make_account("A1", 0, day(2025, 2, 14));
+  batch->store_account(a, std::nullopt);
+  EXPECT_EQ(batch->load_account(acc("A1")), a);
+
+  const AccountId id = acc("A1");
+  EXPECT_FALSE(batch->event_accepted(EventScope{&id}, ev("E1")));
+  batch->mark_event_accepted(EventScope{&id}, ev("E1"));
+  EXPECT_TRUE(batch->event_accepted(EventScope{&id}, ev("E1")));
+
+  EXPECT_EQ(batch->timeline(), TimelineState{});
+  batch->store_timeline(TimelineState{day(2025, 2, 1), 1});
+  EXPECT_EQ(batch->timeline(), (TimelineState{day(2025, 2, 1), 1}));
+
+  EXPECT_DEADLINE(first(*batch, day(2025, 2, 14)), day(2025, 2, 14), 0, "A1");
+  EXPECT_FALSE(first(*batch, day(2025, 2, 13)));
+  EXPECT_GT(batch->pending_writes(), 0u);
+
+  // Nothing reaches LMDB until commit: the read side still sees nothing.
+  EXPECT_FALSE(store->read_account(acc("A1")));
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  EXPECT_EQ(store->read_account(acc("A1")), a);
+}
+
+TEST_F(StateStoreTest, BatchDestroyedWithoutCommitLeavesNothing) {
+  auto store = open_store();
+  const AccountId id = acc("A1");
+  {
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A1", 0, day(2025, 2, 14)), std::nullopt);
+    batch->mark_event_accepted(EventScope{&id}, ev("E1"));
+    batch->mark_event_accepted(EventScope{}, ev("BD1"));
+    batch->store_timeline(TimelineState{day(2025, 2, 1), 1});
+    batch->add_output(OutputTopic::activities, "A1", "{}");
+    batch->set_file_position(FilePosition{"/in/f.jsonl", 1, 10, {}});
+  }
+  EXPECT_FALSE(store->read_account(id));
+  EXPECT_FALSE(store->read_timeline(0));
+  EXPECT_FALSE(store->read_file_position("/in/f.jsonl"));
+  EXPECT_TRUE(store->read_outbox(10).empty());
+  auto batch = store->begin(0);
+  EXPECT_FALSE(batch->event_accepted(EventScope{&id}, ev("E1")));
+  EXPECT_FALSE(batch->event_accepted(EventScope{}, ev("BD1")));
+  EXPECT_FALSE(first(*batch, day(9999, 12, 31)));
+  EXPECT_EQ(batch->timeline(), TimelineState{});
+}
+
+TEST_F(StateStoreTest, CommitPersistsAcrossReopen) {
+  const AccountId id = acc("A1");
+  const Account a = make_account("A1", 7, day(2025, 3, 1));
+  FilePosition position{"/in/events.jsonl", 12, 3400, {}};
+  position.sha256[0] = 0xab;
+  {
+    auto store = open_store();
+    auto batch = store->begin(3);
+    batch->store_account(a, std::nullopt);
+    batch->mark_event_accepted(EventScope{&id}, ev("E1"));
+    batch->mark_event_accepted(EventScope{}, ev("BD1"));
+    batch->store_timeline(TimelineState{day(2025, 2, 1), 8});
+    batch->set_file_position(position);
+    batch->add_output(OutputTopic::distributions, "A1", R"({"kind":"applied"})");
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  auto store = open_store();
+  EXPECT_EQ(store->read_account(id), a);
+  EXPECT_EQ(store->read_timeline(3), (TimelineState{day(2025, 2, 1), 8}));
+  EXPECT_FALSE(store->read_timeline(0));
+  EXPECT_EQ(store->read_file_position("/in/events.jsonl"), position);
+  const std::vector<PendingOutput> outbox = store->read_outbox(10);
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].topic, OutputTopic::distributions);
+  EXPECT_EQ(outbox[0].key, "A1");
+  EXPECT_EQ(outbox[0].json, R"({"kind":"applied"})");
+  EXPECT_EQ(store->count_accounts(), 1u);
+
+  auto batch = store->begin(3);
+  EXPECT_TRUE(batch->event_accepted(EventScope{&id}, ev("E1")));
+  EXPECT_TRUE(batch->event_accepted(EventScope{}, ev("BD1")));
+  EXPECT_EQ(batch->load_account(id), a);
+  EXPECT_DEADLINE(first(*batch, day(2025, 3, 1)), day(2025, 3, 1), 7, "A1");
+}
+
+TEST_F(StateStoreTest, BufferedCommitIsVisibleAndSurvivesReopen) {
+  {
+    auto store = open_store();
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A1", 0), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::buffered));
+    EXPECT_TRUE(store->read_account(acc("A1")));
+    auto next = store->begin(0);
+    next->store_account(make_account("A2", 1), std::nullopt);
+    ASSERT_TRUE(next->commit(Durability::synced));
+  }
+  auto store = open_store();
+  EXPECT_TRUE(store->read_account(acc("A1")));
+  EXPECT_TRUE(store->read_account(acc("A2")));
+}
+
+TEST_F(StateStoreTest, DeadlinesOrderByDateThenSeq) {
+  auto store = open_store();
+  {
+    auto batch = store->begin(0);
+    batch->store_account(make_account("LATE", 0, day(2025, 5, 1)), std::nullopt);
+    batch->store_account(make_account("SEQ9", 9, day(2025, 4, 1)), std::nullopt);
+    batch->store_account(make_account("SEQ2", 2, day(2025, 4, 1)), std::nullopt);
+    batch->store_account(make_account("NONE", 3), std::nullopt);
+    // Before 1970 (negative day serials) sorts before after it.
+    batch->store_account(make_account("OLD", 300, day(1960, 1, 1)), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  auto batch = store->begin(0);
+  EXPECT_FALSE(first(*batch, day(1959, 12, 31)));
+  EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(1960, 1, 1), 300, "OLD");
+  Account old = batch->load_account(acc("OLD")).value();
+  old.indexed_deadline.reset();
+  batch->store_account(old, day(1960, 1, 1));
+  EXPECT_FALSE(first(*batch, day(2025, 3, 31)));
+  EXPECT_DEADLINE(first(*batch, day(2025, 4, 1)), day(2025, 4, 1), 2, "SEQ2");
+  Account seq2 = batch->load_account(acc("SEQ2")).value();
+  seq2.indexed_deadline.reset();
+  batch->store_account(seq2, day(2025, 4, 1));
+  EXPECT_DEADLINE(first(*batch, day(2025, 4, 1)), day(2025, 4, 1), 9, "SEQ9");
+}
+
+TEST_F(StateStoreTest, DeadlineTimelinesAreSeparate) {
+  auto store = open_store();
+  for (TimelineId t : {TimelineId{0}, TimelineId{1}, TimelineId{0xffffffff}}) {
+    auto batch = store->begin(t);
+    batch->store_account(make_account(t == 0 ? "T0" : t == 1 ? "T1" : "TMAX", 0, day(2025, 1, 1 + t % 20)),
+                         std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  auto b1 = store->begin(1);
+  EXPECT_DEADLINE(first(*b1, day(2025, 12, 31)), day(2025, 1, 2), 0, "T1");
+  b1.reset();
+  auto b0 = store->begin(0);
+  EXPECT_DEADLINE(first(*b0, day(2025, 12, 31)), day(2025, 1, 1), 0, "T0");
+  b0.reset();
+  auto bmax = store->begin(0xffffffff);
+  EXPECT_DEADLINE(first(*bmax, day(2025, 12, 31)), day(2025, 1, 16), 0, "TMAX");
+  bmax.reset();
+  auto b2 = store->begin(2);
+  EXPECT_FALSE(first(*b2, day(9999, 12, 31)));
+}
+
+TEST_F(StateStoreTest, DeadlineOverlayHidesRemovedAndShowsAddedBeforeCommit) {
+  auto store = open_store();
+  {
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A", 1, day(2025, 3, 1)), std::nullopt);
+    batch->store_account(make_account("B", 2, day(2025, 3, 2)), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  {
+    auto batch = store->begin(0);
+    // A moves later, past B; C is new and earliest of all.
+    Account a = batch->load_account(acc("A")).value();
+    a.indexed_deadline = day(2025, 3, 10);
+    batch->store_account(a, day(2025, 3, 1));
+    EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 3, 2), 2, "B");
+    batch->store_account(make_account("C", 3, day(2025, 2, 1)), std::nullopt);
+    EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 2, 1), 3, "C");
+    // C added then removed in the same batch: gone.
+    Account c = batch->load_account(acc("C")).value();
+    c.indexed_deadline.reset();
+    batch->store_account(c, day(2025, 2, 1));
+    EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 3, 2), 2, "B");
+    // Storing B again at the same deadline keeps one entry.
+    batch->store_account(batch->load_account(acc("B")).value(), day(2025, 3, 2));
+    EXPECT_DEADLINE(first(*batch, day(2025, 3, 2)), day(2025, 3, 2), 2, "B");
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  auto batch = store->begin(0);
+  EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 3, 2), 2, "B");
+  Account b = batch->load_account(acc("B")).value();
+  b.indexed_deadline.reset();
+  batch->store_account(b, day(2025, 3, 2));
+  EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 3, 10), 1, "A");
+  EXPECT_FALSE(first(*batch, day(2025, 3, 9)));
+}
+
+// A business-date jump: fire the first deadline, move the account to a later one, repeat.
+// Each account fires on each of its dates, in (date, seq) order, and the loop ends.
+TEST_F(StateStoreTest, DeadlineFiringLoopVisitsEntriesInOrder) {
+  auto store = open_store();
+  constexpr int kAccounts = 200;
+  {
+    auto batch = store->begin(0);
+    for (int i = 0; i < kAccounts; ++i) {
+      const std::string id = "A" + std::to_string(i);
+      batch->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i), day(2025, 1, 1 + i % 5)),
+                           std::nullopt);
+    }
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  auto batch = store->begin(0);
+  const Date up_to = day(2025, 1, 10);
+  std::optional<std::pair<Date, std::uint64_t>> last;
+  int fired = 0;
+  while (auto entry = first(*batch, up_to)) {
+    const std::pair<Date, std::uint64_t> at{entry->date, entry->account_seq};
+    if (last) {
+      EXPECT_LT(*last, at);
+    }
+    last = at;
+    ++fired;
+    ASSERT_LE(fired, kAccounts * 3);
+    Account a = batch->load_account(entry->account_id).value();
+    EXPECT_EQ(a.seq, entry->account_seq);
+    const std::optional<Date> previous = a.indexed_deadline;
+    // Every account fires twice: its own date and 5 days later (still <= up_to), then leaves.
+    a.indexed_deadline = entry->date < day(2025, 1, 6) ? std::optional<Date>{entry->date.plus_days(5)} : std::nullopt;
+    batch->store_account(a, previous);
+  }
+  EXPECT_EQ(fired, kAccounts * 2);
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  auto after = store->begin(0);
+  EXPECT_FALSE(first(*after, day(9999, 12, 31)));
+}
+
+TEST_F(StateStoreTest, EventScopesAreSeparate) {
+  auto store = open_store();
+  const AccountId a1 = acc("A1"), a2 = acc("A2");
+  {
+    auto batch = store->begin(0);
+    batch->mark_event_accepted(EventScope{&a1}, ev("E1"));
+    batch->mark_event_accepted(EventScope{}, ev("BD1"));
+    EXPECT_FALSE(batch->event_accepted(EventScope{&a2}, ev("E1")));
+    EXPECT_FALSE(batch->event_accepted(EventScope{}, ev("E1")));
+    EXPECT_FALSE(batch->event_accepted(EventScope{&a1}, ev("BD1")));
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  {
+    auto batch = store->begin(0);
+    EXPECT_TRUE(batch->event_accepted(EventScope{&a1}, ev("E1")));
+    EXPECT_FALSE(batch->event_accepted(EventScope{&a2}, ev("E1")));
+    EXPECT_TRUE(batch->event_accepted(EventScope{}, ev("BD1")));
+    EXPECT_FALSE(batch->event_accepted(EventScope{}, ev("E1")));
+  }
+  // The business_date scope is per timeline; the account scope is not.
+  auto other = store->begin(1);
+  EXPECT_FALSE(other->event_accepted(EventScope{}, ev("BD1")));
+  EXPECT_TRUE(other->event_accepted(EventScope{&a1}, ev("E1")));
+}
+
+TEST_F(StateStoreTest, OutputSeqsIncreaseAcrossBatchesAndAcknowledgeTrimsTheOutbox) {
+  auto store = open_store();
+  for (int round = 0; round < 2; ++round) {
+    auto batch = store->begin(0);
+    for (int i = 0; i < 3; ++i)
+      batch->add_output(OutputTopic::activities, "A1", "{\"n\":" + std::to_string(round * 3 + i) + "}");
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  std::vector<PendingOutput> outbox = store->read_outbox(100);
+  ASSERT_EQ(outbox.size(), 6u);
+  for (std::size_t i = 1; i < outbox.size(); ++i) EXPECT_EQ(outbox[i].seq, outbox[i - 1].seq + 1);
+  EXPECT_EQ(outbox[5].json, "{\"n\":5}");
+  EXPECT_EQ(store->read_outbox(2).size(), 2u);
+
+  ASSERT_TRUE(store->acknowledge_outbox(outbox[3].seq, {{"/out/activities.jsonl", 1234}}));
+  std::vector<PendingOutput> rest = store->read_outbox(100);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].seq, outbox[4].seq);
+  EXPECT_EQ(store->read_output_file_length("/out/activities.jsonl"), 1234u);
+  EXPECT_FALSE(store->read_output_file_length("/out/other.jsonl"));
+
+  // Seqs are never reused, even once the outbox is empty.
+  ASSERT_TRUE(store->acknowledge_outbox(outbox[5].seq, {}));
+  EXPECT_TRUE(store->read_outbox(100).empty());
+  auto batch = store->begin(0);
+  batch->add_output(OutputTopic::rejects, "", "{}");
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  rest = store->read_outbox(100);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].seq, outbox[5].seq + 1);
+  EXPECT_EQ(rest[0].topic, OutputTopic::rejects);
+}
+
+TEST_F(StateStoreTest, LongAndEmptyFilePathsAreStored) {
+  auto store = open_store();
+  const std::string long_path = "/" + std::string(1000, 'x');
+  auto batch = store->begin(0);
+  batch->set_file_position(FilePosition{long_path, 3, 30, {}});
+  batch->set_file_position(FilePosition{"", 1, 1, {}});
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  EXPECT_EQ(store->read_file_position(long_path), (FilePosition{long_path, 3, 30, {}}));
+  EXPECT_EQ(store->read_file_position(""), (FilePosition{"", 1, 1, {}}));
+  EXPECT_FALSE(store->read_file_position("/" + std::string(999, 'x')));
+  ASSERT_TRUE(store->acknowledge_outbox(0, {{long_path, 99}}));
+  EXPECT_EQ(store->read_output_file_length(long_path), 99u);
+}
+
+TEST_F(StateStoreTest, MapGrowsWhenABatchOutgrowsIt) {
+  auto store = open_store(StoreOptions{.initial_map_bytes = 64 * 1024});
+  constexpr int kAccounts = 1500;  // about 4 MB of records
+  {
+    auto batch = store->begin(0);
+    for (int i = 0; i < kAccounts; ++i) {
+      const std::string id = "ACC" + std::to_string(i);
+      Account a = make_account(id.c_str(), static_cast<std::uint64_t>(i), day(2025, 1, 1 + i % 28));
+      for (int p = 0; p < 40; ++p)
+        a.payments.push_back(PaymentRecord{PaymentId::parse("PAYMENT-" + std::to_string(p)).value(),
+                                           Money::from_cents(p + 1),
+                                           {{ObligationId::parse("OB1").value(), Component::tax,
+                                             Money::from_cents(p + 1)}},
+                                           Money::zero(),
+                                           false});
+      batch->store_account(a, std::nullopt);
+      batch->add_output(OutputTopic::activities, id, std::string(200, 'j'));
+    }
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  EXPECT_EQ(store->count_accounts(), static_cast<std::uint64_t>(kAccounts));
+  store.reset();
+  store = open_store(StoreOptions{.initial_map_bytes = 64 * 1024});
+  ASSERT_TRUE(store);
+  Account last = store->read_account(acc("ACC1499")).value();
+  EXPECT_EQ(last.payments.size(), 40u);
+  EXPECT_EQ(store->read_outbox(kAccounts + 1).size(), static_cast<std::size_t>(kAccounts));
+  // The reopened (small) map grows again for the next batch.
+  auto batch = store->begin(0);
+  batch->store_account(make_account("MORE", kAccounts), std::nullopt);
+  ASSERT_TRUE(batch->commit(Durability::synced));
+}
+
+TEST_F(StateStoreTest, NewerFormatIsRefused) {
+  open_store().reset();
+  // Rewrite meta "format_version" (u32 big-endian) as a newer paydist would.
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
+  ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi meta = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+  char key[] = "format_version";
+  char value[] = {0, 0, 0, 2};
+  MDB_val k{sizeof key - 1, key}, v{sizeof value, value};
+  ASSERT_EQ(mdb_put(txn, meta, &k, &v, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+
+  for (auto access : {StoreOptions::Access::read_write, StoreOptions::Access::read_only}) {
+    Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{.access = access});
+    ASSERT_FALSE(store);
+    EXPECT_NE(store.error().find("was written by format version 2; this paydist reads up to 1"), std::string::npos)
+        << store.error();
+    EXPECT_NE(store.error().find(dir_.string()), std::string::npos) << store.error();
+  }
+}
+
+TEST_F(StateStoreTest, ForEachAccountVisitsEveryAccountInKeyOrder) {
+  auto store = open_store();
+  auto batch = store->begin(0);
+  for (const char* id : {"B", "C", "A"}) batch->store_account(make_account(id, 0), std::nullopt);
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  std::string order;
+  store->for_each_account([&](const Account& a) { order += a.id.str(); });
+  EXPECT_EQ(order, "ABC");
+  EXPECT_EQ(store->count_accounts(), 3u);
+}
+
+// A stored record that does not decode is corruption: the process stops, naming the
+// database and the key, rather than carry on with wrong money.
+TEST_F(StateStoreTest, CorruptStoredRecordStopsNamingDatabaseAndKey) {
+  {
+    auto store = open_store();
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A1", 0), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
+  ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi accounts = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "accounts", 0, &accounts), 0);
+  char key[] = "A1";
+  char value[] = {1, 'A', 2, 'A'};  // cut short inside the account id
+  MDB_val k{2, key}, v{sizeof value, value};
+  ASSERT_EQ(mdb_put(txn, accounts, &k, &v, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+
+  EXPECT_DEATH(
+      {
+        auto store = StateStore::open(dir_, StoreOptions{.access = StoreOptions::Access::read_only});
+        (void)(*store)->read_account(acc("A1"));
+      },
+      "database 'accounts' at key \"A1\": account record: truncated");
+}
+
+TEST_F(StateStoreTest, ReadOnlyOpenOfAMissingStateFails) {
+  Result<std::unique_ptr<StateStore>> store =
+      StateStore::open(dir_, StoreOptions{.access = StoreOptions::Access::read_only});
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().find("holds no paydist state"), std::string::npos) << store.error();
+  EXPECT_FALSE(fs::exists(dir_));
+}
+
+TEST_F(StateStoreTest, SecondWriterIsRefused) {
+  auto store = open_store();
+  Result<std::unique_ptr<StateStore>> second = StateStore::open(dir_, {});
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().find("in use by another writing process"), std::string::npos) << second.error();
+}
+
+// Runs `child` in a forked process (which opens its own read-only store, as LMDB requires)
+// and returns its exit status; waits at most 30 s.
+int run_in_child_process(const std::function<int()>& child) {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(child());  // _exit: never run the parent's destructors in the child
+  if (pid < 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -2;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -3;
+}
+
+TEST_F(StateStoreTest, ReaderInAnotherProcessSeesCommittedStateWhileABatchIsOpen) {
+  auto store = open_store();
+  const Account v1 = make_account("A1", 1);
+  {
+    auto batch = store->begin(0);
+    batch->store_account(v1, std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  auto batch = store->begin(0);
+  Account v2 = v1;
+  v2.ever_assessed = true;
+  batch->store_account(v2, std::nullopt);
+  batch->store_account(make_account("A2", 2), std::nullopt);
+
+  auto read_in_child = [&](const Account& expected_a1, bool expect_a2) {
+    return run_in_child_process([&] {
+      Result<std::unique_ptr<StateStore>> reader =
+          StateStore::open(dir_, StoreOptions{.access = StoreOptions::Access::read_only});
+      if (!reader) return 10;
+      if ((*reader)->read_account(acc("A1")) != expected_a1) return 11;
+      if ((*reader)->read_account(acc("A2")).has_value() != expect_a2) return 12;
+      return 0;
+    });
+  };
+  EXPECT_EQ(read_in_child(v1, false), 0) << "reader blocked or saw uncommitted writes";
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  batch.reset();
+  EXPECT_EQ(read_in_child(v2, true), 0) << "reader did not see the commit";
+}
+
+TEST_F(StateStoreTest, ReaderInAnotherProcessFollowsMapGrowth) {
+  auto store = open_store(StoreOptions{.initial_map_bytes = 64 * 1024});
+  int to_child[2], to_parent[2];
+  ASSERT_EQ(pipe(to_child), 0);
+  ASSERT_EQ(pipe(to_parent), 0);
+  // The child opens the store first, then the parent grows the map a lot, then the child
+  // reads again (MDB_MAP_RESIZED is adopted inside the store).
+  const pid_t pid = fork();
+  if (pid == 0) {
+    Result<std::unique_ptr<StateStore>> reader =
+        StateStore::open(dir_, StoreOptions{.access = StoreOptions::Access::read_only});
+    char c = reader ? 'r' : 'x';
+    if (write(to_parent[1], &c, 1) != 1) _exit(20);
+    if (!reader) _exit(21);
+    if (read(to_child[0], &c, 1) != 1) _exit(22);
+    _exit((*reader)->count_accounts() == 2000 && (*reader)->read_account(acc("ACC1999")) ? 0 : 23);
+  }
+  ASSERT_GT(pid, 0);
+  char c = 0;
+  ASSERT_EQ(read(to_parent[0], &c, 1), 1);
+  ASSERT_EQ(c, 'r');
+  {
+    auto batch = store->begin(0);
+    for (int i = 0; i < 2000; ++i) {
+      const std::string id = "ACC" + std::to_string(i);
+      Account a = make_account(id.c_str(), static_cast<std::uint64_t>(i));
+      a.obligations.resize(500, a.obligations[0]);  // ~17 MB in all: past the reader's 10 MB default map
+      batch->store_account(a, std::nullopt);
+    }
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  ASSERT_EQ(write(to_child[1], "g", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
+}
+
+TEST_F(StateStoreTest, BatchInAnotherThreadWaitsForTheOpenOne) {
+  auto store = open_store();
+  auto batch = store->begin(0);
+  batch->store_account(make_account("A1", 0), std::nullopt);
+  std::optional<Account> seen_by_second;
+  std::thread second([&] {
+    auto other = store->begin(0);  // waits until `batch` is gone
+    seen_by_second = other->load_account(acc("A1"));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  batch.reset();
+  second.join();
+  EXPECT_TRUE(seen_by_second.has_value());
+}
+
+}  // namespace
+}  // namespace paydist
