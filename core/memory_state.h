@@ -9,6 +9,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "core/processor.h"
 
@@ -23,6 +24,10 @@ class MemoryState final : public StateAccess {
   std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) override;
   TimelineState timeline() override { return timeline_; }
   void store_timeline(const TimelineState& timeline) override { timeline_ = timeline; }
+  void append_history(const Account& account, std::string entry) override {
+    history_[account.id.str()].push_back(std::move(entry));
+  }
+  const std::vector<std::string>& history(const std::string& account_id) { return history_[account_id]; }
 
   const std::map<std::string, Account>& accounts() const { return accounts_; }
   std::size_t deadline_entries() const { return deadlines_.size(); }
@@ -33,6 +38,7 @@ class MemoryState final : public StateAccess {
   std::map<std::string, Account> accounts_;
   std::map<std::tuple<Date, std::uint64_t>, AccountId> deadlines_;
   TimelineState timeline_;
+  std::map<std::string, std::vector<std::string>> history_;
 };
 
 }  // namespace paydist

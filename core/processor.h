@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "core/account.h"
 #include "core/messages.h"
@@ -50,7 +51,14 @@ class StateAccess {
   virtual std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) = 0;
   virtual TimelineState timeline() = 0;
   virtual void store_timeline(const TimelineState& timeline) = 0;
+  // Appends one `paydist explain` entry (core/history.h) to the account's audit history;
+  // the store keeps the newest entries up to its configured retention. (Default: kept
+  // nowhere; the LMDB store overrides it.)
+  virtual void append_history(const Account& /*account*/, std::string /*entry*/) {}
 };
+
+// Whether the processor writes the audit history behind `paydist explain`.
+enum class History : std::uint8_t { off, record };
 
 struct Applied {
   enum class Kind : std::uint8_t { accepted, duplicate } kind = Kind::accepted;
@@ -59,7 +67,8 @@ struct Applied {
 
 class Processor {
  public:
-  Processor(const Rules& rules, StateAccess& state) : rules_(rules), state_(state) {}
+  Processor(const Rules& rules, StateAccess& state, History history = History::record)
+      : rules_(rules), state_(state), history_(history) {}
 
   // The redelivery check alone (contract 6: it comes before every other check but the
   // envelope's), for a message whose body may be invalid.
@@ -75,6 +84,7 @@ class Processor {
 
   const Rules& rules_;
   StateAccess& state_;
+  History history_;
 };
 
 }  // namespace paydist
