@@ -281,6 +281,24 @@ TEST(Discount, CapsAtSettlementWritesOffTheRestAndLetsTheRestOfThePaymentFlowOn)
   EXPECT_EQ(write_off.event_id, s.last().distributions.front().event_id);
 }
 
+TEST(Discount, AfterSettlementInStepTwoTheRestGoesOnToLaterArrangementsThenStepThree) {
+  Stream s;
+  s.ok(bd("2026-03-01"));
+  s.ok(assess(kAcc, "O1", "2026-02-01", {.tax = "1000.00"}));
+  s.ok(assess(kAcc, "O2", "2026-06-01", {.tax = "200.00"}));
+  s.ok(assess(kAcc, "O3", "2026-07-01", {.tax = "100.00"}));
+  s.ok(discount(kAcc, "D", {"O1"}, "300.00", {{"2026-03-10", "300.00"}}));
+  s.ok(cash(kAcc, "R", {"O2"}, {{"2026-03-10", "200.00"}}));
+  s.ok(activate(kAcc, "D"));
+  s.ok(activate(kAcc, "R"));
+  s.ok(pay(kAcc, "P1", "700.00"));
+  EXPECT_EQ(s.last_distribution_lines(),
+            (Lines{"applied ACC P1 @2026-03-01 O1:tax:300.00 O2:tax:200.00 O3:tax:100.00 credit=100.00",
+                   "write_off ACC P1 @2026-03-01 arrangement=D O1:tax:700.00 credit=0.00"}));
+  EXPECT_EQ(s.last_activity_lines(),
+            (Lines{"ARRANGEMENT_COMPLETED ACC @2026-03-01 D", "ARRANGEMENT_COMPLETED ACC @2026-03-01 R"}));
+}
+
 TEST(Discount, SettlementReachedBetweenComponentsWritesOffTheRemainingComponents) {
   Stream s;
   s.ok(bd("2026-03-01"));

@@ -197,6 +197,22 @@ TEST(RejectedMessage, MoneyBeyondTheInt64RangeIsRejectedNotWrapped) {
   s.reject(returned("A", "P1", "2026-03-01"));
 }
 
+TEST(RejectedMessage, AccountBoundsFromRulesAreEnforced) {
+  Rules rules;
+  rules.max_obligations_per_account = 2;
+  rules.max_arrangements_per_account = 1;
+  rules.max_payments_per_account = 2;
+  Stream s{rules};
+  s.ok(assess("A", "O1", "2026-06-30", {.tax = "100.00"}));
+  s.ok(assess("A", "O2", "2026-06-30", {.tax = "100.00"}));
+  s.reject(assess("A", "O3", "2026-06-30", {.tax = "100.00"}));
+  s.ok(cash("A", "R1", {"O1"}, {{"2026-03-10", "100.00"}}));
+  s.reject(cash("A", "R2", {"O2"}, {{"2026-03-10", "100.00"}}));
+  s.ok(pay("A", "P1", "1.00"));
+  s.ok(pay("A", "P2", "1.00"));
+  s.reject(pay("A", "P3", "1.00"));
+}
+
 TEST(ActivityIds, AreUniqueAndTheSameStreamGivesTheSameIds) {
   auto run = [](Stream& s) {
     s.ok(bd("2026-03-01"));

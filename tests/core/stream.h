@@ -352,7 +352,7 @@ class Stream {
     return out;
   }
 
-  std::optional<Date> business_date() { return state_.timeline().business_date; }
+  // StateAccess::timeline() is non-const for the stores' sake; MemoryState's only reads.
   std::optional<Date> business_date() const { return const_cast<MemoryState&>(state_).timeline().business_date; }
 
   Lines activity_lines() const { return render(activities_); }
