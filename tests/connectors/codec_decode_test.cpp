@@ -845,7 +845,7 @@ TEST_F(Decode, RejectsEveryBadMoneyLineOfScenario11) {
       {16, R"(field "amounts.tax": invalid money "-5.00": must not be negative)"},
       {17, R"(field "amounts.interest": invalid money "1e2")"},
   };
-  std::ifstream in(PAYDIST_SOURCE_DIR "/../shared/scenarios/11_bad_money.jsonl");
+  std::ifstream in(PAYDIST_SOURCE_DIR "/tests/scenarios/11_bad_money.jsonl");
   ASSERT_TRUE(in) << "scenario file not found";
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
