@@ -501,6 +501,11 @@ struct SplitCase {
   std::size_t first_part_lines;
 };
 
+// How gtest names a case in its output (instead of a dump of the struct's bytes).
+void PrintTo(const SplitCase& split, std::ostream* out) {
+  *out << split.scenario << " split after line " << split.first_part_lines;
+}
+
 std::vector<std::string> comparable_rejects(const TempDir& tmp, const std::string& out,
                                             const std::vector<std::string>& inputs,
                                             const std::vector<std::size_t>& line_offsets) {
