@@ -8,8 +8,10 @@
 //      outputs (the outbox), committed synced: all or nothing;
 //   2. the outbox is appended to OUT/*.jsonl;
 //   3. the output files are fsynced;
-//   4. acknowledge_outbox() deletes the outbox entries and records each output file's new
-//      length (its "mark"), in one synced transaction.
+//   4. the acknowledgement deletes the outbox entries and records each output file's new
+//      length (its "mark"). It rides in the next batch's transaction (one synced commit
+//      fewer per batch); after a file's last batch, and when open() recovers, it is a
+//      synced transaction of its own (StateStore::acknowledge_outbox).
 // A crash before 1 loses nothing: the lines are read again from the stored position. A
 // crash after 1 and before 4 leaves a non-empty outbox, and the files hold their marked
 // length plus some prefix of that outbox (or all of it). open() then truncates every file
@@ -222,7 +224,8 @@ struct OutputFile {
   std::string real_path;  // the key of its mark in the store
   Fd fd;
   std::uint64_t length = 0;
-  std::string pending;  // lines to append in this flush
+  std::string pending;    // lines to append in this flush
+  bool unsynced = false;  // written to since its last fsync
 };
 
 const char* file_name_of(OutputTopic topic) {
@@ -274,9 +277,24 @@ struct FileReplay::Impl {
     if (options.on_progress) options.on_progress(summary);
   }
 
+  // True while every outbox entry is in the files already (acknowledged, or awaiting the
+  // acknowledgement below, which the next commit carries): after that commit the outbox
+  // holds just the batch's own outputs, so they can be written from the batch's memory.
+  bool outbox_drained = false;
+  // Outputs written and fsynced through this seq, whose acknowledgement goes with the next
+  // commit (or acknowledge_written() at the end of a file).
+  std::optional<std::uint64_t> unacknowledged_through;
+
   Status open_outputs();
   Status record_marks_and_recover();
   Status flush_outbox();
+  Status flush_committed(const StateStore::Batch& committed);
+  Status write_pending(std::size_t entries);
+  Status acknowledge_written();
+  // Whatever a failed write left in `pending` is in the outbox still: gather afresh.
+  void discard_pending() {
+    for (OutputFile& file : outputs) file.pending.clear();
+  }
   std::vector<OutputFileMark> marks() const;
 
   Status replay(InputFile& file);
@@ -356,28 +374,77 @@ Status FileReplay::Impl::record_marks_and_recover() {
   return flush_outbox();
 }
 
+// Steps 2 and 3 for the lines gathered in each file's `pending`: append, fsync (the files
+// that were written to: the rejects file mostly is not).
+Status FileReplay::Impl::write_pending(std::size_t entries) {
+  for (OutputFile& file : outputs) {
+    if (file.pending.empty()) continue;
+    file.unsynced = true;
+    if (Status s = write_all(file.fd.get(), file.pending, file.path); !s) return s;
+    file.length += file.pending.size();
+    file.pending.clear();
+  }
+  stage(ReplayStage::outputs_written);
+  for (OutputFile& file : outputs) {
+    if (!file.unsynced) continue;
+    if (Status s = sync_fd(file.fd.get(), file.path); !s) return s;
+    file.unsynced = false;
+  }
+  stage(ReplayStage::outputs_synced);
+  summary.outputs_written += entries;
+  return Ok{};
+}
+
+// Step 4 on its own, for outputs whose acknowledgement has no next commit to ride in.
+Status FileReplay::Impl::acknowledge_written() {
+  if (!unacknowledged_through) return Ok{};
+  if (Status s = store.acknowledge_outbox(*unacknowledged_through, marks()); !s) return s;
+  unacknowledged_through.reset();
+  return Ok{};
+}
+
+// Moves the whole outbox to the files, reading it back from the store.
 Status FileReplay::Impl::flush_outbox() {
+  outbox_drained = false;
   for (;;) {
     const std::vector<PendingOutput> entries = store.read_outbox(options.flush_entries_max);
-    if (entries.empty()) return Ok{};
+    if (entries.empty()) break;
+    discard_pending();
     for (const PendingOutput& entry : entries) {
       std::string& out = outputs.at(static_cast<std::size_t>(entry.topic)).pending;
       out += entry.json;
       out += '\n';
     }
-    for (OutputFile& file : outputs) {
-      if (Status s = write_all(file.fd.get(), file.pending, file.path); !s) return s;
-      file.length += file.pending.size();
-      file.pending.clear();
-    }
-    stage(ReplayStage::outputs_written);
-    for (OutputFile& file : outputs)
-      if (Status s = sync_fd(file.fd.get(), file.path); !s) return s;
-    stage(ReplayStage::outputs_synced);
+    if (Status s = write_pending(entries.size()); !s) return s;
+    // The next read_outbox() starts after what this acknowledges: no waiting for a commit.
     if (Status s = store.acknowledge_outbox(entries.back().seq, marks()); !s) return s;
-    summary.outputs_written += entries.size();
-    if (entries.size() < options.flush_entries_max) return Ok{};
+    unacknowledged_through.reset();
+    if (entries.size() < options.flush_entries_max) break;
   }
+  outbox_drained = true;
+  return Ok{};
+}
+
+// The same for a batch just committed onto a drained outbox: its outputs are the whole
+// outbox, and they are still in the batch's memory, so nothing is read back.
+Status FileReplay::Impl::flush_committed(const StateStore::Batch& committed) {
+  if (!outbox_drained) return flush_outbox();
+  std::uint64_t through_seq = 0;
+  std::size_t entries = 0;
+  discard_pending();
+  committed.for_each_output([&](const QueuedOutput& output) {
+    std::string& out = outputs[static_cast<std::size_t>(output.topic)].pending;
+    out += output.json;
+    out += '\n';
+    through_seq = output.seq;
+    ++entries;
+  });
+  if (entries == 0) return Ok{};
+  outbox_drained = false;
+  if (Status s = write_pending(entries); !s) return s;
+  unacknowledged_through = through_seq;
+  outbox_drained = true;
+  return Ok{};
 }
 
 // ---- input files ----
@@ -451,11 +518,17 @@ Status FileReplay::Impl::commit(const InputFile& file, const Sha256& hash) {
   if (!batch) return Ok{};
   if (file.positioned)
     batch->set_file_position(FilePosition{file.real_path, file.line_number, file.bytes_consumed, hash.digest()});
+  if (unacknowledged_through) batch->acknowledge_outbox(*unacknowledged_through, marks());
   Status committed = batch->commit(Durability::synced);
-  batch.reset();
-  if (!committed) return Error{fmt::format("state: commit failed: {}", committed.error())};
+  if (!committed) {
+    batch.reset();
+    return Error{fmt::format("state: commit failed: {}", committed.error())};
+  }
+  unacknowledged_through.reset();
   stage(ReplayStage::batch_committed);
-  if (Status s = flush_outbox(); !s) return s;
+  Status flushed = flush_committed(*batch);
+  batch.reset();
+  if (!flushed) return flushed;
   progress();
   return Ok{};
 }
@@ -571,7 +644,8 @@ Status FileReplay::Impl::replay(InputFile& file) {
   }
   // The file's last lines (blank ones too) move its position: commit even an empty batch.
   if (file.positioned) current_batch();
-  return commit(file, hash);
+  if (Status s = commit(file, hash); !s) return s;
+  return acknowledge_written();
 }
 
 // ---- FileReplay ----

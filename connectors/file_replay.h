@@ -45,9 +45,12 @@ enum class NoticeLevel : std::uint8_t { info, warning };
 struct ReplayOptions {
   std::filesystem::path out_dir;
   // A batch (one LMDB write transaction) ends after this many lines or this much time,
-  // whichever comes first, and at the end of each file.
-  std::size_t batch_lines_max = 20'000;
-  std::uint32_t batch_interval_ms = 200;
+  // whichever comes first, and at the end of each file. A commit rewrites every LMDB page
+  // the batch touched, and with accounts spread over the whole database that is most of
+  // it: larger batches amortize that (bench/results/replay-*.txt). Memory grows with the
+  // batch (its changed accounts and outputs, a few tens of MB at 50k lines), not the file.
+  std::size_t batch_lines_max = 50'000;
+  std::uint32_t batch_interval_ms = 500;
   // Outbox entries read back and written per acknowledgement: bounds memory while flushing.
   std::size_t flush_entries_max = 50'000;
   // Called every few thousand lines and after each commit (the CLI throttles its display).

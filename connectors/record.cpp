@@ -4,6 +4,7 @@
 #include "connectors/record.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -33,22 +34,34 @@ constexpr std::uint8_t kArrangementActivated = 1, kArrangementHasClosingDate = 2
 // ---------------------------------------------------------------------------------------
 // Writing
 
+// Appends one record to `out` (the encode_* functions clear it first). Writes through a
+// raw cursor into `out`, lengthened ahead and cut to length when the Writer goes:
+// a record is mostly one-byte fields, and appending them one by one to a std::string costs
+// a capacity check and a terminator each.
 class Writer {
  public:
-  Writer(std::string& out, RecordKind kind) : out_(out) {
-    out_.clear();
+  Writer(std::string& out, RecordKind kind) : out_(out), pos_(out.size()) {
     u8(kRecordVersion);
     u8(static_cast<std::uint8_t>(kind));
   }
+  ~Writer() { out_.resize(pos_); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
 
-  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  std::size_t position() const { return pos_; }
+
+  void u8(std::uint8_t v) {
+    reserve(1);
+    out_[pos_++] = static_cast<char>(v);
+  }
   void boolean(bool v) { u8(v ? 1 : 0); }
   void varint(std::uint64_t v) {
+    reserve(kMaxVarintBytes);
     while (v >= 0x80) {
-      u8(static_cast<std::uint8_t>(v | 0x80));
+      out_[pos_++] = static_cast<char>(v | 0x80);
       v >>= 7;
     }
-    u8(static_cast<std::uint8_t>(v));
+    out_[pos_++] = static_cast<char>(v);
   }
   void zigzag(std::int64_t v) {
     varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
@@ -61,12 +74,26 @@ class Writer {
   }
   void string(std::string_view s) {
     varint(s.size());
-    out_.append(s);
+    bytes(s.data(), s.size());
   }
-  void bytes(const std::uint8_t* data, std::size_t size) { out_.append(reinterpret_cast<const char*>(data), size); }
+  void bytes(const void* data, std::size_t size) {
+    reserve(size);
+    if (size > 0) std::memcpy(out_.data() + pos_, data, size);
+    pos_ += size;
+  }
 
  private:
+  static constexpr std::size_t kMaxVarintBytes = 10;
+  static constexpr std::size_t kSlackBytes = 128;  // room for the next few small fields
+
+  // Lengthens out_ by what is needed plus a little: resize() zero-fills only those bytes,
+  // and the string's capacity still grows geometrically underneath.
+  void reserve(std::size_t n) {
+    if (out_.size() - pos_ < n) out_.resize(pos_ + n + kSlackBytes);
+  }
+
   std::string& out_;
+  std::size_t pos_;  // the end of what was written; out_ may be longer until the destructor
 };
 
 void write_parts(Writer& w, const std::vector<PaymentPart>& parts) {
@@ -165,6 +192,7 @@ class Reader {
   }
 
   std::uint64_t varint(const char* what) {
+    if (pos_ < size_ && data_[pos_] < 0x80 && ok()) return data_[pos_++];  // most are one byte
     std::uint64_t value = 0;
     for (int shift = 0; ok(); shift += 7) {
       if (remaining() < 1) return truncated(what), 0;
@@ -267,17 +295,16 @@ class Reader {
   std::string error_;
 };
 
-std::vector<PaymentPart> read_parts(Reader& r, const char* what) {
-  std::vector<PaymentPart> parts(r.count(what));
+// The read_* functions fill a default-constructed element in place.
+void read_parts(Reader& r, const char* what, std::vector<PaymentPart>& parts) {
+  parts.resize(r.count(what));
   for (std::size_t i = 0; i < parts.size() && r.ok(); ++i) {
     parts[i].payment_index = r.u32("payment part payment_index");
     parts[i].amount = r.money("payment part amount");
   }
-  return parts;
 }
 
-Obligation read_obligation(Reader& r) {
-  Obligation o;
+void read_obligation(Reader& r, Obligation& o) {
   o.id = r.id<ObligationId>("obligation id");
   o.due_date = r.date("obligation due_date");
   o.balance.tax = r.money("obligation tax balance");
@@ -286,23 +313,19 @@ Obligation read_obligation(Reader& r) {
   const std::uint8_t flags = r.flags(kObligationPlanEligible | kObligationDueChecked, "obligation flags");
   o.plan_eligible = (flags & kObligationPlanEligible) != 0;
   o.due_checked = (flags & kObligationDueChecked) != 0;
-  return o;
 }
 
-Instalment read_instalment(Reader& r) {
-  Instalment i;
+void read_instalment(Reader& r, Instalment& i) {
   i.due_date = r.date("instalment due_date");
   i.amount = r.money("instalment amount");
   const std::uint8_t flags = r.flags(kInstalmentSkipped | kInstalmentHasReturnDate, "instalment flags");
   i.skipped = (flags & kInstalmentSkipped) != 0;
   if ((flags & kInstalmentHasReturnDate) != 0) i.return_date = r.date("instalment return_date");
   i.return_reason_code = std::string{r.string("instalment return_reason_code")};
-  i.parts = read_parts(r, "instalment parts");
-  return i;
+  read_parts(r, "instalment parts", i.parts);
 }
 
-Arrangement read_arrangement(Reader& r) {
-  Arrangement a;
+void read_arrangement(Reader& r, Arrangement& a) {
   a.id = r.id<ArrangementId>("arrangement id");
   a.kind = r.enumeration(ArrangementKind::discount, "arrangement kind");
   a.status = r.enumeration(ArrangementStatus::cancelled, "arrangement status");
@@ -310,16 +333,14 @@ Arrangement read_arrangement(Reader& r) {
   for (std::size_t i = 0; i < a.covered.size() && r.ok(); ++i) a.covered[i] = r.id<ObligationId>("covered obligation id");
   a.settlement = r.money("arrangement settlement");
   a.instalments.resize(r.count("arrangement instalments"));
-  for (std::size_t i = 0; i < a.instalments.size() && r.ok(); ++i) a.instalments[i] = read_instalment(r);
-  a.excess = read_parts(r, "arrangement excess parts");
+  for (std::size_t i = 0; i < a.instalments.size() && r.ok(); ++i) read_instalment(r, a.instalments[i]);
+  read_parts(r, "arrangement excess parts", a.excess);
   const std::uint8_t flags = r.flags(kArrangementActivated | kArrangementHasClosingDate, "arrangement flags");
   a.activated = (flags & kArrangementActivated) != 0;
   if ((flags & kArrangementHasClosingDate) != 0) a.closing_date = r.date("arrangement closing_date");
-  return a;
 }
 
-PaymentRecord read_payment(Reader& r) {
-  PaymentRecord p;
+void read_payment(Reader& r, PaymentRecord& p) {
   p.id = r.id<PaymentId>("payment id");
   p.amount = r.money("payment amount");
   p.lines.resize(r.count("payment lines"));
@@ -331,7 +352,6 @@ PaymentRecord read_payment(Reader& r) {
   }
   p.credit = r.money("payment credit");
   p.returned = r.boolean("payment returned");
-  return p;
 }
 
 // Payment parts index Account::payments; an index past its end would make the engine read
@@ -352,6 +372,7 @@ void check_part_indexes(Reader& r, const Account& account) {
 }  // namespace
 
 void encode_account(const Account& account, std::string& out) {
+  out.clear();
   Writer w{out, RecordKind::account};
   w.string(account.id.view());
   w.varint(account.seq);
@@ -377,12 +398,11 @@ Result<Account> decode_account(std::string_view bytes) {
   account.seq = r.varint("account seq");
   account.ever_assessed = r.boolean("account ever_assessed");
   account.obligations.resize(r.count("obligations"));
-  for (std::size_t i = 0; i < account.obligations.size() && r.ok(); ++i) account.obligations[i] = read_obligation(r);
+  for (std::size_t i = 0; i < account.obligations.size() && r.ok(); ++i) read_obligation(r, account.obligations[i]);
   account.arrangements.resize(r.count("arrangements"));
-  for (std::size_t i = 0; i < account.arrangements.size() && r.ok(); ++i)
-    account.arrangements[i] = read_arrangement(r);
+  for (std::size_t i = 0; i < account.arrangements.size() && r.ok(); ++i) read_arrangement(r, account.arrangements[i]);
   account.payments.resize(r.count("payments"));
-  for (std::size_t i = 0; i < account.payments.size() && r.ok(); ++i) account.payments[i] = read_payment(r);
+  for (std::size_t i = 0; i < account.payments.size() && r.ok(); ++i) read_payment(r, account.payments[i]);
   account.reviews.resize(r.count("reviews"));
   for (std::size_t i = 0; i < account.reviews.size() && r.ok(); ++i) {
     account.reviews[i].arrangement_id = r.id<ArrangementId>("review arrangement_id");
@@ -396,6 +416,7 @@ Result<Account> decode_account(std::string_view bytes) {
 }
 
 void encode_timeline(const TimelineState& timeline, std::string& out) {
+  out.clear();
   Writer w{out, RecordKind::timeline};
   w.optional_date(timeline.business_date);
   w.varint(timeline.accounts_seen);
@@ -412,6 +433,7 @@ Result<TimelineState> decode_timeline(std::string_view bytes) {
 }
 
 void encode_file_position(const FilePosition& position, std::string& out) {
+  out.clear();
   Writer w{out, RecordKind::file_position};
   w.string(position.real_path);
   w.varint(position.lines_consumed);
@@ -432,11 +454,23 @@ Result<FilePosition> decode_file_position(std::string_view bytes) {
 }
 
 void encode_pending_output(const PendingOutput& output, std::string& out) {
+  out.clear();
+  append_pending_output(output.seq, output.topic, output.key, output.json, out);
+}
+
+AppendedOutput append_pending_output(std::uint64_t seq, OutputTopic topic, std::string_view key,
+                                     std::string_view json, std::string& out) {
   Writer w{out, RecordKind::pending_output};
-  w.varint(output.seq);
-  w.u8(static_cast<std::uint8_t>(output.topic));
-  w.string(output.key);
-  w.string(output.json);
+  w.varint(seq);
+  w.u8(static_cast<std::uint8_t>(topic));
+  w.varint(key.size());
+  AppendedOutput at;
+  at.key_begin = w.position();
+  w.bytes(key.data(), key.size());
+  w.varint(json.size());
+  at.json_begin = w.position();
+  w.bytes(json.data(), json.size());
+  return at;
 }
 
 Result<PendingOutput> decode_pending_output(std::string_view bytes) {

@@ -27,6 +27,15 @@ void encode_timeline(const TimelineState& timeline, std::string& out);
 void encode_file_position(const FilePosition& position, std::string& out);
 void encode_pending_output(const PendingOutput& output, std::string& out);
 
+// Appends one pending output record (the bytes encode_pending_output writes) to `out` and
+// says where its key and json sit in `out`: a batch keeps its outbox encoded, back to back.
+struct AppendedOutput {
+  std::size_t key_begin = 0;
+  std::size_t json_begin = 0;
+};
+AppendedOutput append_pending_output(std::uint64_t seq, OutputTopic topic, std::string_view key,
+                                     std::string_view json, std::string& out);
+
 std::string encode_account(const Account& account);
 std::string encode_timeline(const TimelineState& timeline);
 std::string encode_file_position(const FilePosition& position);

@@ -108,37 +108,41 @@ std::string be64(std::uint64_t v) {
 std::uint32_t date_key(Date d) { return static_cast<std::uint32_t>(d.serial()) ^ 0x80000000u; }
 Date date_from_key(std::uint32_t k) { return Date::from_serial(static_cast<std::int32_t>(k ^ 0x80000000u)); }
 
-std::string event_key(TimelineId timeline, EventScope scope, const EventId& id) {
-  std::string key;
+// Writes the event key into `key` (a buffer the caller reuses: one lookup per message).
+void event_key(TimelineId timeline, EventScope scope, const EventId& id, std::string& key) {
+  key.clear();
   if (scope.account != nullptr) {
-    key.reserve(scope.account->str().size() + 1 + id.str().size());
     key.append(scope.account->view());
     key.push_back('\0');
   } else {
-    key.reserve(5 + id.str().size());
     key.push_back('\x01');
     append_be32(key, timeline);
   }
   key.append(id.view());
-  return key;
 }
 
-// One entry of the deadline index within a timeline.
-struct DeadlineSlot {
-  Date date;
-  std::uint64_t account_seq = 0;
+// One entry of the deadline index within a timeline, (date, account_seq), packed into one
+// integer whose order is the index's order: the date key above the account's seq. The batch
+// keeps its changes to the index in ordered sets of these.
+class DeadlineSlot {
+ public:
+  DeadlineSlot(Date date, std::uint64_t account_seq)
+      : packed_((static_cast<unsigned __int128>(date_key(date)) << 64) | account_seq) {}
+  Date date() const { return date_from_key(static_cast<std::uint32_t>(packed_ >> 64)); }
+  std::uint64_t account_seq() const { return static_cast<std::uint64_t>(packed_); }
   auto operator<=>(const DeadlineSlot&) const = default;
+
+ private:
+  unsigned __int128 packed_;
 };
 
 constexpr std::size_t kDeadlineKeyBytes = 16;
 
-std::string deadline_key(TimelineId timeline, DeadlineSlot slot) {
-  std::string key;
-  key.reserve(kDeadlineKeyBytes);
+void deadline_key(TimelineId timeline, DeadlineSlot slot, std::string& key) {
+  key.clear();
   append_be32(key, timeline);
-  append_be32(key, date_key(slot.date));
-  append_be64(key, slot.account_seq);
-  return key;
+  append_be32(key, date_key(slot.date()));
+  append_be64(key, slot.account_seq());
 }
 
 std::string path_key(const std::string& path) {
@@ -272,6 +276,80 @@ struct WriteFailure {
 // ---------------------------------------------------------------------------------------
 // The environment
 
+namespace {
+
+// What a batch keeps in memory until commit(): its overlay over LMDB and its outbox. The
+// store lends the same buffers to one batch after another, emptied but with their capacity:
+// growing a megabytes-long outbox afresh for every batch costs page faults and copies.
+struct BatchBuffers {
+  // The accounts the batch stored: account id -> its record, encoded at store_account()
+  // while the account is still in the CPU's cache (encoding them all at commit reads every
+  // one back from memory). Loads decode from here. Keyed by std::string so that each node
+  // caches its hash.
+  std::unordered_map<std::string, std::string> account_records;
+
+  std::unordered_set<std::string> accepted_events;  // event keys
+  std::string event_key_buffer;
+  // The processor asks about a message's event twice (the redelivery check, then apply):
+  // the last key found absent stays absent until it is marked accepted.
+  std::string last_absent_event;
+
+  // The index entries the batch added (-> the account's key in `account_records`) and
+  // removed.
+  std::map<DeadlineSlot, const std::string*> deadlines_added;
+  std::set<DeadlineSlot> deadlines_removed;
+  // The deadline scan: LMDB's entries do not change while the batch is open, so every entry
+  // before `scan_from` was found hidden (removed) once and need not be looked at again; if
+  // one is added back it sits in deadlines_added. Keeps a long date jump linear.
+  std::string scan_from;
+  bool scan_exhausted = false;
+
+  std::optional<TimelineState> timeline_state;  // loaded or stored
+  bool timeline_dirty = false;
+  std::unordered_map<std::string, FilePosition> file_positions;
+
+  // The outbox: records encoded at add_output(), back to back in one buffer.
+  struct OutputSlot {
+    OutputTopic topic;
+    std::size_t record_begin, key_begin, key_size, json_begin, json_size;
+  };
+  std::optional<std::uint64_t> first_output_seq;  // loaded at the first add_output
+  std::string output_records;
+  std::vector<OutputSlot> outputs;
+
+  // An acknowledgement of earlier outputs, written first at commit (Batch::acknowledge_outbox).
+  struct Acknowledgement {
+    std::uint64_t through_seq = 0;
+    std::vector<OutputFileMark> marks;
+  };
+  std::optional<Acknowledgement> acknowledgement;
+
+  // commit()'s views of the entries above in key order.
+  std::vector<const std::pair<const std::string, std::string>*> sorted_records;
+  std::vector<const std::string*> sorted_events;
+
+  void clear() {
+    account_records.clear();
+    accepted_events.clear();
+    last_absent_event.clear();
+    deadlines_added.clear();
+    deadlines_removed.clear();
+    scan_from.clear();
+    scan_exhausted = false;
+    timeline_state.reset();
+    timeline_dirty = false;
+    file_positions.clear();
+    first_output_seq.reset();
+    output_records.clear();
+    outputs.clear();
+    acknowledgement.reset();
+    sorted_records.clear();
+    sorted_events.clear();
+  }
+};
+
+}  // namespace
+
 struct StateStore::Impl {
   MDB_env* env = nullptr;
   std::filesystem::path dir;
@@ -293,6 +371,21 @@ struct StateStore::Impl {
   bool unsynced = false;  // a buffered commit not yet followed by a synced one
 
   int writer_lock_fd = -1;  // flock()ed: one read-write process per state directory
+
+  // The buffers the last batch gave back (see BatchBuffers). Its own mutex: a committed
+  // batch has let the next writer in before it is destroyed and gives its buffers back.
+  std::mutex spare_mutex;
+  BatchBuffers spare_buffers;
+
+  BatchBuffers take_buffers() {
+    std::lock_guard lock{spare_mutex};
+    return std::exchange(spare_buffers, BatchBuffers{});
+  }
+  void give_back(BatchBuffers&& buffers) {
+    buffers.clear();
+    std::lock_guard lock{spare_mutex};
+    spare_buffers = std::move(buffers);
+  }
 
   ~Impl() {
     // mdb_env_close does not flush: a run that ends on buffered commits is made durable here.
@@ -574,6 +667,44 @@ std::uint64_t StateStore::count_accounts() {
   return stat.ms_entries;
 }
 
+namespace {
+
+// Deletes the outbox entries with seq <= through_seq. Usually that is all of them (the file
+// connector acknowledges each batch whole): then the database is emptied in one step, which
+// frees its pages without visiting every entry.
+WriteFailure trim_outbox(StateStore::Impl& store, MDB_txn* txn, std::uint64_t through_seq) {
+  MDB_val key{}, value{};
+  bool all_acknowledged = false;
+  {
+    Cursor last{txn, store.outbox};
+    if (!step(last.get(), store.outbox, MDB_LAST, key, value)) return {};
+    all_acknowledged = read_be(to_view(key)) <= through_seq;
+  }
+  if (all_acknowledged) {
+    const int rc = mdb_drop(txn, store.outbox.dbi, 0);
+    return rc == 0 ? WriteFailure{} : WriteFailure{rc, store.outbox.name, ""};
+  }
+  Cursor cursor{txn, store.outbox};
+  while (step(cursor.get(), store.outbox, MDB_FIRST, key, value) && read_be(to_view(key)) <= through_seq) {
+    if (int rc = mdb_cursor_del(cursor.get(), 0); rc != 0) return {rc, store.outbox.name, std::string{to_view(key)}};
+  }
+  return {};
+}
+
+// An acknowledgement: the outbox trimmed through `through_seq`, each file's mark recorded.
+WriteFailure write_acknowledgement(StateStore::Impl& store, MDB_txn* txn, std::uint64_t through_seq,
+                                   const std::vector<OutputFileMark>& marks) {
+  if (WriteFailure failure = trim_outbox(store, txn, through_seq); failure.rc != 0) return failure;
+  for (const OutputFileMark& mark : marks) {
+    const std::string key = path_key(mark.real_path), length = be64(mark.length);
+    MDB_val k = to_val(key), v = to_val(length);
+    if (int rc = mdb_put(txn, store.outfiles.dbi, &k, &v, 0); rc != 0) return {rc, store.outfiles.name, key};
+  }
+  return {};
+}
+
+}  // namespace
+
 Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks) {
   PAYDIST_INVARIANT(!impl_->read_only);
   Impl& store = *impl_;
@@ -585,22 +716,7 @@ Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vect
 
   for (;;) {
     Txn txn = store.begin_write();
-    WriteFailure failure;
-    {
-      Cursor cursor{txn.get(), store.outbox};
-      MDB_val key{}, value{};
-      while (failure.rc == 0 && step(cursor.get(), store.outbox, MDB_FIRST, key, value) &&
-             read_be(to_view(key)) <= through_seq) {
-        if (int rc = mdb_cursor_del(cursor.get(), 0); rc != 0) failure = {rc, store.outbox.name, std::string{to_view(key)}};
-      }
-    }
-    for (const OutputFileMark& mark : marks) {
-      if (failure.rc != 0) break;
-      const std::string key = path_key(mark.real_path), length = be64(mark.length);
-      MDB_val k = to_val(key), v = to_val(length);
-      if (int rc = mdb_put(txn.get(), store.outfiles.dbi, &k, &v, 0); rc != 0)
-        failure = {rc, store.outfiles.name, key};
-    }
+    WriteFailure failure = write_acknowledgement(store, txn.get(), through_seq, marks);
     int rc = failure.rc;
     if (rc == 0) {
       store.set_durability(Durability::synced);
@@ -620,33 +736,16 @@ Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vect
 // ---------------------------------------------------------------------------------------
 // Batch
 
-struct StateStore::Batch::Impl {
+struct StateStore::Batch::Impl : BatchBuffers {
   StateStore::Impl& store;
   TimelineId timeline;
   Txn txn;
   bool committed = false;
 
-  // Everything the batch changed, kept until commit(). Reads look here first.
-  std::unordered_map<AccountId, Account> accounts;
-  std::unordered_set<std::string> accepted_events;  // event keys
-  std::map<DeadlineSlot, AccountId> deadlines_added;
-  std::set<DeadlineSlot> deadlines_removed;
-  std::optional<TimelineState> timeline_state;  // loaded or stored
-  bool timeline_dirty = false;
-  std::optional<std::uint64_t> next_output_seq;  // loaded at the first add_output
-  std::vector<PendingOutput> outputs;
-  std::unordered_map<std::string, FilePosition> file_positions;
-
-  // The deadline scan: LMDB's entries do not change while the batch is open, so every entry
-  // before `scan_from` was found hidden (removed) once and need not be looked at again; if
-  // one is added back it sits in deadlines_added. Keeps a long date jump linear.
-  std::string scan_from;
-  bool scan_exhausted = false;
-
-
   bool holds_writer = true;  // until the batch ends: committed, failed or destroyed
 
-  Impl(StateStore::Impl& s, TimelineId t) : store(s), timeline(t), txn(s.begin_write()) {}
+  Impl(StateStore::Impl& s, TimelineId t)
+      : BatchBuffers(s.take_buffers()), store(s), timeline(t), txn(s.begin_write()) {}
 
   // Aborts what is not committed and lets the next writer in.
   void end() {
@@ -654,10 +753,17 @@ struct StateStore::Batch::Impl {
     if (std::exchange(holds_writer, false)) store.release_writer();
   }
 
+  const std::string& event_key_of(EventScope scope, const EventId& id) {
+    event_key(timeline, scope, id, event_key_buffer);
+    return event_key_buffer;
+  }
+  void move_deadline(std::optional<Date> previous, const Account& account, const std::string& key);
   std::optional<DeadlineEntry> first_stored_deadline(Date up_to);
   WriteFailure write_all(std::string& scratch);
-  std::size_t estimated_bytes(std::string& scratch) const;
+  std::size_t estimated_bytes() const;
   std::uint64_t load_next_output_seq();
+  std::uint64_t next_output_seq() const { return *first_output_seq + outputs.size(); }
+  QueuedOutput output(std::size_t index) const;
 };
 
 std::unique_ptr<StateStore::Batch> StateStore::begin(TimelineId timeline) {
@@ -668,43 +774,62 @@ std::unique_ptr<StateStore::Batch> StateStore::begin(TimelineId timeline) {
 
 StateStore::Batch::Batch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-StateStore::Batch::~Batch() { impl_->end(); }
+StateStore::Batch::~Batch() {
+  impl_->end();
+  impl_->store.give_back(std::move(*impl_));
+}
 
 bool StateStore::Batch::event_accepted(EventScope scope, const EventId& id) {
-  const std::string key = event_key(impl_->timeline, scope, id);
-  if (impl_->accepted_events.contains(key)) return true;
-  return get(impl_->txn.get(), impl_->store.events, key).has_value();
+  Impl& b = *impl_;
+  const std::string& key = b.event_key_of(scope, id);
+  if (key == b.last_absent_event) return false;
+  if (b.accepted_events.contains(key)) return true;
+  if (get(b.txn.get(), b.store.events, key)) return true;
+  b.last_absent_event = key;
+  return false;
 }
 
 void StateStore::Batch::mark_event_accepted(EventScope scope, const EventId& id) {
-  impl_->accepted_events.insert(event_key(impl_->timeline, scope, id));
+  Impl& b = *impl_;
+  const std::string& key = b.event_key_of(scope, id);
+  if (key == b.last_absent_event) b.last_absent_event.clear();
+  b.accepted_events.insert(key);
 }
 
 std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
-  if (auto it = impl_->accounts.find(id); it != impl_->accounts.end()) return it->second;
-  std::optional<std::string_view> bytes = get(impl_->txn.get(), impl_->store.accounts, id.view());
+  Impl& b = *impl_;
+  if (auto it = b.account_records.find(id.str()); it != b.account_records.end())
+    return decoded_or_fatal(decode_account(it->second), b.store.accounts, id.view());
+  std::optional<std::string_view> bytes = get(b.txn.get(), b.store.accounts, id.view());
   if (!bytes) return std::nullopt;
-  // Not cached: the caller stores it back if it changes, and then the cache holds it.
-  return decoded_or_fatal(decode_account(*bytes), impl_->store.accounts, id.view());
+  return decoded_or_fatal(decode_account(*bytes), b.store.accounts, id.view());
 }
 
 void StateStore::Batch::store_account(const Account& account, std::optional<Date> previous_deadline) {
-  if (previous_deadline) {
-    const DeadlineSlot slot{*previous_deadline, account.seq};
-    impl_->deadlines_added.erase(slot);
-    impl_->deadlines_removed.insert(slot);
+  Impl& b = *impl_;
+  auto [it, inserted] = b.account_records.try_emplace(account.id.str());
+  encode_account(account, it->second);
+  // Most messages leave the account's deadline where it was: then its entry stays as it is.
+  if (previous_deadline != account.indexed_deadline) b.move_deadline(previous_deadline, account, it->first);
+}
+
+void StateStore::Batch::Impl::move_deadline(std::optional<Date> previous, const Account& account,
+                                            const std::string& key) {
+  if (previous) {
+    const DeadlineSlot slot{*previous, account.seq};
+    deadlines_added.erase(slot);
+    deadlines_removed.insert(slot);
   }
   if (account.indexed_deadline) {
     const DeadlineSlot slot{*account.indexed_deadline, account.seq};
-    impl_->deadlines_removed.erase(slot);
-    impl_->deadlines_added.insert_or_assign(slot, account.id);
+    deadlines_removed.erase(slot);
+    deadlines_added.insert_or_assign(slot, &key);
   }
-  impl_->accounts.insert_or_assign(account.id, account);
 }
 
 std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date up_to) {
   if (scan_exhausted) return std::nullopt;
-  if (scan_from.empty()) scan_from = deadline_key(timeline, DeadlineSlot{Date::from_serial(INT32_MIN), 0});
+  if (scan_from.empty()) deadline_key(timeline, DeadlineSlot{Date::from_serial(INT32_MIN), 0}, scan_from);
   const Db& db = store.deadlines;
   Cursor cursor{txn.get(), db};
   MDB_val key = to_val(scan_from), value{};
@@ -715,11 +840,11 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
     if (read_be(k.substr(0, 4)) != timeline) break;  // past this timeline's entries
     const DeadlineSlot slot{date_from_key(static_cast<std::uint32_t>(read_be(k.substr(4, 4)))), read_be(k.substr(8))};
     scan_from.assign(k);
-    if (slot.date > up_to) return std::nullopt;
+    if (slot.date() > up_to) return std::nullopt;
     if (deadlines_removed.contains(slot)) continue;
     const std::string_view id = to_view(value);
     if (!is_valid_id(id)) fatal(db, k, "the value is not an account id");
-    return DeadlineEntry{slot.date, slot.account_seq, AccountId::trusted(id)};
+    return DeadlineEntry{slot.date(), slot.account_seq(), AccountId::trusted(id)};
   }
   scan_exhausted = true;
   return std::nullopt;
@@ -728,9 +853,9 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
 std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to) {
   std::optional<DeadlineEntry> stored = impl_->first_stored_deadline(up_to);
   auto added = impl_->deadlines_added.begin();
-  if (added == impl_->deadlines_added.end() || added->first.date > up_to) return stored;
+  if (added == impl_->deadlines_added.end() || added->first.date() > up_to) return stored;
   if (stored && DeadlineSlot{stored->date, stored->account_seq} < added->first) return stored;
-  return DeadlineEntry{added->first.date, added->first.account_seq, added->second};
+  return DeadlineEntry{added->first.date(), added->first.account_seq(), AccountId::trusted(*added->second)};
 }
 
 TimelineState StateStore::Batch::timeline() {
@@ -755,10 +880,28 @@ std::uint64_t StateStore::Batch::Impl::load_next_output_seq() {
   return read_be(*bytes);
 }
 
-void StateStore::Batch::add_output(OutputTopic topic, std::string_view key, std::string json) {
-  if (!impl_->next_output_seq) impl_->next_output_seq = impl_->load_next_output_seq();
-  const std::uint64_t seq = (*impl_->next_output_seq)++;
-  impl_->outputs.push_back(PendingOutput{seq, topic, std::string{key}, std::move(json)});
+void StateStore::Batch::add_output(OutputTopic topic, std::string_view key, std::string_view json) {
+  Impl& b = *impl_;
+  if (!b.first_output_seq) b.first_output_seq = b.load_next_output_seq();
+  const std::size_t record_begin = b.output_records.size();
+  const AppendedOutput at = append_pending_output(b.next_output_seq(), topic, key, json, b.output_records);
+  b.outputs.push_back({topic, record_begin, at.key_begin, key.size(), at.json_begin, json.size()});
+}
+
+QueuedOutput StateStore::Batch::Impl::output(std::size_t index) const {
+  const OutputSlot& slot = outputs[index];
+  const std::string_view records = output_records;
+  return QueuedOutput{*first_output_seq + index, slot.topic, records.substr(slot.key_begin, slot.key_size),
+                      records.substr(slot.json_begin, slot.json_size)};
+}
+
+void StateStore::Batch::for_each_output(const std::function<void(const QueuedOutput&)>& visit) const {
+  for (std::size_t i = 0; i < impl_->outputs.size(); ++i) visit(impl_->output(i));
+}
+
+void StateStore::Batch::acknowledge_outbox(std::uint64_t through_seq, std::vector<OutputFileMark> marks) {
+  PAYDIST_INVARIANT(!impl_->first_output_seq || through_seq < *impl_->first_output_seq);
+  impl_->acknowledgement = BatchBuffers::Acknowledgement{through_seq, std::move(marks)};
 }
 
 void StateStore::Batch::set_file_position(const FilePosition& position) {
@@ -766,32 +909,53 @@ void StateStore::Batch::set_file_position(const FilePosition& position) {
 }
 
 std::size_t StateStore::Batch::pending_writes() const {
-  return impl_->accounts.size() + impl_->accepted_events.size() + impl_->deadlines_added.size() +
+  return impl_->account_records.size() + impl_->accepted_events.size() + impl_->deadlines_added.size() +
          impl_->deadlines_removed.size() + (impl_->timeline_dirty ? 1 : 0) + impl_->outputs.size() +
          impl_->file_positions.size();
 }
 
+namespace {
+
+// Points `sorted` at the entries of `container`, in key order: LMDB takes keys in order with
+// less work, since each put then lands next to the previous one.
+template <class Container, class Less>
+void sort_entries(const Container& container, std::vector<const typename Container::value_type*>& sorted, Less less) {
+  sorted.clear();
+  sorted.reserve(container.size());
+  for (const auto& entry : container) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), less);
+}
+
+}  // namespace
+
 WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   MDB_txn* t = txn.get();
+  // Before this batch's own outputs join the outbox: trimming looks at its last entry.
+  if (acknowledgement)
+    if (WriteFailure f = write_acknowledgement(store, t, acknowledgement->through_seq, acknowledgement->marks); f.rc != 0)
+      return f;
   auto put = [&](const Db& db, std::string_view key, std::string_view value, unsigned flags = 0) {
     MDB_val k = to_val(key), v = to_val(value);
     const int rc = mdb_put(t, db.dbi, &k, &v, flags);
     return rc == 0 ? WriteFailure{} : WriteFailure{rc, db.name, std::string{key}};
   };
-  for (const auto& [id, account] : accounts) {
-    encode_account(account, scratch);
-    if (WriteFailure f = put(store.accounts, id.view(), scratch); f.rc != 0) return f;
-  }
-  for (const std::string& key : accepted_events)
-    if (WriteFailure f = put(store.events, key, {}); f.rc != 0) return f;
+  sort_entries(account_records, sorted_records, [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* record : sorted_records)
+    if (WriteFailure f = put(store.accounts, record->first, record->second); f.rc != 0) return f;
+  sort_entries(accepted_events, sorted_events, [](const auto* a, const auto* b) { return *a < *b; });
+  for (const std::string* key : sorted_events)
+    if (WriteFailure f = put(store.events, *key, {}); f.rc != 0) return f;
+  std::string key;
   for (const DeadlineSlot& slot : deadlines_removed) {
-    const std::string key = deadline_key(timeline, slot);
+    deadline_key(timeline, slot, key);
     MDB_val k = to_val(key);
     const int rc = mdb_del(t, store.deadlines.dbi, &k, nullptr);
     if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, store.deadlines.name, key};
   }
-  for (const auto& [slot, id] : deadlines_added)
-    if (WriteFailure f = put(store.deadlines, deadline_key(timeline, slot), id.view()); f.rc != 0) return f;
+  for (const auto& [slot, id] : deadlines_added) {
+    deadline_key(timeline, slot, key);
+    if (WriteFailure f = put(store.deadlines, key, *id); f.rc != 0) return f;
+  }
   if (timeline_dirty) {
     encode_timeline(*timeline_state, scratch);
     if (WriteFailure f = put(store.timelines, be32(timeline), scratch); f.rc != 0) return f;
@@ -801,26 +965,26 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
     if (WriteFailure f = put(store.files, path_key(path), scratch); f.rc != 0) return f;
   }
   // Output seqs only grow and the outbox is only trimmed from the front: appends.
-  for (const PendingOutput& output : outputs) {
-    encode_pending_output(output, scratch);
-    if (WriteFailure f = put(store.outbox, be64(output.seq), scratch, MDB_APPEND); f.rc != 0) return f;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const std::size_t record_end = outputs[i].json_begin + outputs[i].json_size;
+    const std::string_view record =
+        std::string_view{output_records}.substr(outputs[i].record_begin, record_end - outputs[i].record_begin);
+    key = be64(*first_output_seq + i);
+    if (WriteFailure f = put(store.outbox, key, record, MDB_APPEND); f.rc != 0) return f;
   }
   if (!outputs.empty())
-    if (WriteFailure f = put(store.meta, kMetaNextOutputSeq, be64(*next_output_seq)); f.rc != 0) return f;
+    if (WriteFailure f = put(store.meta, kMetaNextOutputSeq, be64(next_output_seq())); f.rc != 0) return f;
   return {};
 }
 
 // About how many key and value bytes write_all() puts (for map growth; not exact).
-std::size_t StateStore::Batch::Impl::estimated_bytes(std::string& scratch) const {
+std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   std::size_t bytes = 0;
-  for (const auto& [id, account] : accounts) {
-    encode_account(account, scratch);
-    bytes += id.str().size() + scratch.size();
-  }
+  for (const auto& [id, record] : account_records) bytes += id.size() + record.size();
   for (const std::string& key : accepted_events) bytes += key.size();
   bytes += deadlines_added.size() * (kDeadlineKeyBytes + kMaxIdLength);
   for (const auto& [path, position] : file_positions) bytes += 2 * path.size() + 64;
-  for (const PendingOutput& output : outputs) bytes += output.key.size() + output.json.size() + 32;
+  bytes += output_records.size() + outputs.size() * 8;
   return bytes;
 }
 
@@ -843,7 +1007,7 @@ Status StateStore::Batch::commit(Durability durability) {
       b.end();
       return b.store.commit_error(failure);
     }
-    if (Status s = b.store.grow_map(b.estimated_bytes(scratch)); !s) {
+    if (Status s = b.store.grow_map(b.estimated_bytes()); !s) {
       b.end();
       return s;
     }

@@ -39,6 +39,14 @@ struct PendingOutput {
   std::string json;       // one compact JSON object, no newline
 };
 
+// One output a batch queued, as the outbox holds it (views into the batch's own buffer).
+struct QueuedOutput {
+  std::uint64_t seq = 0;
+  OutputTopic topic = OutputTopic::activities;
+  std::string_view key;
+  std::string_view json;
+};
+
 // contract 6: how far replay got in one input file.
 struct FilePosition {
   std::string real_path;
@@ -110,9 +118,18 @@ class StateStore::Batch : public StateAccess {
   TimelineState timeline() override;
   void store_timeline(const TimelineState& timeline) override;
 
-  void add_output(OutputTopic topic, std::string_view key, std::string json);
+  void add_output(OutputTopic topic, std::string_view key, std::string_view json);
+  // StateStore::acknowledge_outbox() as part of this batch's transaction: the file connector
+  // acknowledges one batch's outputs with the next batch's commit and saves a synced
+  // transaction per batch. `through_seq` must be below this batch's own outputs.
+  void acknowledge_outbox(std::uint64_t through_seq, std::vector<OutputFileMark> marks);
   void set_file_position(const FilePosition& position);
   std::size_t pending_writes() const;
+
+  // The outputs queued so far, in seq order; still there after commit() until the batch is
+  // destroyed, so that the file connector can write a committed batch's outbox from memory
+  // rather than read it back from LMDB.
+  void for_each_output(const std::function<void(const QueuedOutput&)>& visit) const;
 
   // Writes everything in one LMDB transaction; on MDB_MAP_FULL grows the map and retries.
   // Either way the batch is over afterwards (on an Error nothing was written).

@@ -148,6 +148,18 @@ TEST(EncodeActivity, EscapesActivityIdAndReasonCode) {
   EXPECT_EQ(string_field(json, "reason_code"), "R\n\xC3\xA9");
 }
 
+// The encoder writes dates digit by digit; it must agree with Date's own text everywhere,
+// and a deadline past 9999-12-31 still comes out as Date writes it.
+TEST(EncodeActivity, WritesDatesAsDateDoesAcrossTheRange) {
+  const Date max = date("9999-12-31");
+  for (Date d : {date("0001-01-01"), date("0999-12-31"), date("1970-01-01"), date("2026-02-28"),
+                 date("2028-02-29"), max, max.plus_days(400)}) {
+    Activity a = base_activity(ActivityType::unmatched_payment);
+    a.business_date = d;
+    EXPECT_EQ(string_field(activity_json(a), "business_date"), d.to_string());
+  }
+}
+
 TEST(EncodeActivity, AppendsWithoutNewlineToExistingText) {
   std::string out = "x";
   Activity a = base_activity(ActivityType::arrangement_completed);

@@ -269,6 +269,34 @@ ReplayOptions small_batches() {
   return options;
 }
 
+// Each committed batch's outputs go to the files straight from memory and are acknowledged:
+// after the run the outbox is empty and every output is in its file, once, in order.
+TEST_F(FileReplayTest, EveryBatchsOutputsReachTheFilesAndLeaveTheOutboxEmpty) {
+  const fs::path events = input("events.jsonl");
+  write_file(events, crash_test_input());
+  const ReplaySummary small = replay({events.string()}, small_batches());
+  const std::string acts = read_file(out() / "activities.jsonl");
+  const std::string dists = read_file(out() / "distributions.jsonl");
+  const std::string rejs = read_file(out() / "rejects.jsonl");
+  EXPECT_EQ(small.outputs_written, activities().size() + distributions().size() + rejects().size());
+  EXPECT_FALSE(rejects().empty());
+  {
+    auto store = StateStore::open(state(), StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    EXPECT_TRUE((*store)->read_outbox(1).empty());
+  }
+  // One batch for the whole file writes the same bytes.
+  const fs::path saved = dir_;
+  dir_ = dir_ / "one-batch";
+  fs::create_directories(dir_);
+  const ReplaySummary whole = replay({events.string()});
+  EXPECT_EQ(whole.outputs_written, small.outputs_written);
+  EXPECT_EQ(read_file(out() / "activities.jsonl"), acts);
+  EXPECT_EQ(read_file(out() / "distributions.jsonl"), dists);
+  EXPECT_EQ(read_file(out() / "rejects.jsonl"), rejs);
+  dir_ = saved;
+}
+
 // contract 6 and file_replay.cpp's crash-safety comment: a crash after a commit and before
 // its acknowledgement leaves the outputs, after the next start, exactly as a run without
 // a crash would have written them: no line lost, none duplicated.

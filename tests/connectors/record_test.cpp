@@ -144,6 +144,47 @@ TEST(Record, EncodeReusesTheBufferItIsGiven) {
   EXPECT_EQ(buffer, encode_timeline(TimelineState{day(2025, 1, 2), 1}));
 }
 
+TEST(Record, EncodingASmallAccountOverALargeOneLeavesNothingBehind) {
+  std::string buffer;
+  encode_account(full_account(), buffer);
+  Account small;
+  small.id = AccountId::parse("S").value();
+  encode_account(small, buffer);
+  EXPECT_EQ(buffer, encode_account(small));
+  Result<Account> back = decode_account(buffer);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(*back, small);
+}
+
+// A batch keeps its outbox as records appended back to back; each slice is one record and
+// the reported offsets point at its key and json (json lengths past one varint byte too).
+TEST(Record, AppendedOutputsAreRecordsBackToBackWithTheirKeyAndJsonFound) {
+  const std::string long_json = "{\"x\":\"" + std::string(300, 'j') + "\"}";
+  std::string buffer = "earlier bytes";
+  const std::size_t first_begin = buffer.size();
+  const AppendedOutput first = append_pending_output(7, OutputTopic::rejects, "", "{}", buffer);
+  const std::size_t second_begin = buffer.size();
+  const AppendedOutput second = append_pending_output(300, OutputTopic::distributions, "ACC1", long_json, buffer);
+  EXPECT_EQ(buffer.substr(0, first_begin), "earlier bytes");
+  EXPECT_EQ(buffer.substr(first.json_begin, 2), "{}");
+  EXPECT_EQ(buffer.substr(second.key_begin, 4), "ACC1");
+  EXPECT_EQ(buffer.substr(second.json_begin), long_json);
+
+  Result<PendingOutput> a = decode_pending_output(std::string_view{buffer}.substr(first_begin, second_begin - first_begin));
+  ASSERT_TRUE(a) << a.error();
+  EXPECT_EQ(a->seq, 7u);
+  EXPECT_EQ(a->topic, OutputTopic::rejects);
+  EXPECT_EQ(a->key, "");
+  EXPECT_EQ(a->json, "{}");
+  Result<PendingOutput> b = decode_pending_output(std::string_view{buffer}.substr(second_begin));
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ(b->seq, 300u);
+  EXPECT_EQ(b->key, "ACC1");
+  EXPECT_EQ(b->json, long_json);
+  EXPECT_EQ(std::string_view{buffer}.substr(second_begin),
+            encode_pending_output(PendingOutput{300, OutputTopic::distributions, "ACC1", long_json}));
+}
+
 template <class Decode>
 void expect_every_truncation_fails(const std::string& bytes, Decode decode) {
   for (std::size_t n = 0; n < bytes.size(); ++n) {

@@ -363,6 +363,171 @@ TEST_F(StateStoreTest, OutputSeqsIncreaseAcrossBatchesAndAcknowledgeTrimsTheOutb
   EXPECT_EQ(rest[0].topic, OutputTopic::rejects);
 }
 
+// The file connector writes a committed batch's outputs from memory: the batch shows them
+// in seq order, before and after commit, exactly as the outbox holds them.
+TEST_F(StateStoreTest, QueuedOutputsAreShownInSeqOrderBeforeAndAfterCommit) {
+  auto store = open_store();
+  {
+    auto first = store->begin(0);
+    first->add_output(OutputTopic::activities, "A0", "{}");
+    ASSERT_TRUE(first->commit(Durability::synced));
+  }
+  const std::string long_json = "{\"pad\":\"" + std::string(500, 'p') + "\"}";
+  auto batch = store->begin(0);
+  batch->add_output(OutputTopic::distributions, "A1", long_json);
+  batch->add_output(OutputTopic::rejects, "", "{\"r\":1}");
+  batch->add_output(OutputTopic::activities, "A2", "{\"a\":2}");
+  auto shown = [&] {
+    std::vector<PendingOutput> out;
+    batch->for_each_output([&](const QueuedOutput& o) {
+      out.push_back(PendingOutput{o.seq, o.topic, std::string{o.key}, std::string{o.json}});
+    });
+    return out;
+  };
+  const std::vector<PendingOutput> before = shown();
+  ASSERT_EQ(before.size(), 3u);
+  EXPECT_EQ(before[0].seq, 2u);  // the first batch took seq 1
+  EXPECT_EQ(before[0].topic, OutputTopic::distributions);
+  EXPECT_EQ(before[0].key, "A1");
+  EXPECT_EQ(before[0].json, long_json);
+  EXPECT_EQ(before[1].seq, 3u);
+  EXPECT_EQ(before[1].key, "");
+  EXPECT_EQ(before[1].json, "{\"r\":1}");
+  EXPECT_EQ(before[2].seq, 4u);
+  EXPECT_EQ(before[2].json, "{\"a\":2}");
+
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  const std::vector<PendingOutput> after = shown();
+  const std::vector<PendingOutput> outbox = store->read_outbox(10);
+  ASSERT_EQ(after.size(), 3u);
+  ASSERT_EQ(outbox.size(), 4u);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].seq, before[i].seq);
+    EXPECT_EQ(after[i].json, before[i].json);
+    EXPECT_EQ(outbox[i + 1].seq, after[i].seq);
+    EXPECT_EQ(outbox[i + 1].topic, after[i].topic);
+    EXPECT_EQ(outbox[i + 1].key, after[i].key);
+    EXPECT_EQ(outbox[i + 1].json, after[i].json);
+  }
+}
+
+// The file connector acknowledges one batch's outputs in the next batch's transaction:
+// the earlier entries go (all, or up to through_seq), the batch's own stay, marks are kept.
+TEST_F(StateStoreTest, ABatchCarriesTheAcknowledgementOfEarlierOutputs) {
+  auto store = open_store();
+  {
+    auto batch = store->begin(0);
+    for (int i = 0; i < 3; ++i) batch->add_output(OutputTopic::activities, "A1", "{\"n\":" + std::to_string(i) + "}");
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  const std::vector<PendingOutput> earlier = store->read_outbox(10);
+  ASSERT_EQ(earlier.size(), 3u);
+  {
+    auto batch = store->begin(0);
+    batch->add_output(OutputTopic::rejects, "", "{\"n\":3}");
+    batch->acknowledge_outbox(earlier[1].seq, {{"/out/activities.jsonl", 20}});
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  std::vector<PendingOutput> outbox = store->read_outbox(10);
+  ASSERT_EQ(outbox.size(), 2u);
+  EXPECT_EQ(outbox[0].seq, earlier[2].seq);
+  EXPECT_EQ(outbox[1].json, "{\"n\":3}");
+  EXPECT_EQ(store->read_output_file_length("/out/activities.jsonl"), 20u);
+  {
+    auto batch = store->begin(0);
+    batch->add_output(OutputTopic::rejects, "", "{\"n\":4}");
+    batch->acknowledge_outbox(outbox[1].seq, {{"/out/activities.jsonl", 30}, {"/out/rejects.jsonl", 7}});
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  outbox = store->read_outbox(10);
+  ASSERT_EQ(outbox.size(), 1u);
+  EXPECT_EQ(outbox[0].seq, earlier[2].seq + 2);
+  EXPECT_EQ(outbox[0].json, "{\"n\":4}");
+  EXPECT_EQ(store->read_output_file_length("/out/activities.jsonl"), 30u);
+  EXPECT_EQ(store->read_output_file_length("/out/rejects.jsonl"), 7u);
+  // Not committed: nothing of the acknowledgement stays.
+  {
+    auto batch = store->begin(0);
+    batch->acknowledge_outbox(outbox[0].seq, {{"/out/rejects.jsonl", 99}});
+  }
+  EXPECT_EQ(store->read_outbox(10).size(), 1u);
+  EXPECT_EQ(store->read_output_file_length("/out/rejects.jsonl"), 7u);
+}
+
+// Batches reuse their buffers: nothing of a committed or abandoned batch shows in the next.
+TEST_F(StateStoreTest, ABatchAfterAnotherStartsEmpty) {
+  auto store = open_store();
+  const AccountId a1 = acc("A1"), a2 = acc("A2");
+  {
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A1", 0, day(2025, 2, 1)), std::nullopt);
+    batch->mark_event_accepted(EventScope{&a1}, ev("E1"));
+    batch->add_output(OutputTopic::activities, "A1", "{}");
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  {
+    auto abandoned = store->begin(0);
+    abandoned->store_account(make_account("A2", 1, day(2025, 1, 1)), std::nullopt);
+    abandoned->mark_event_accepted(EventScope{&a2}, ev("E2"));
+    abandoned->add_output(OutputTopic::activities, "A2", "{}");
+    abandoned->store_timeline(TimelineState{day(2025, 1, 5), 2});
+  }
+  auto batch = store->begin(0);
+  EXPECT_EQ(batch->pending_writes(), 0u);
+  std::size_t outputs = 0;
+  batch->for_each_output([&](const QueuedOutput&) { ++outputs; });
+  EXPECT_EQ(outputs, 0u);
+  EXPECT_FALSE(batch->load_account(a2));
+  EXPECT_FALSE(batch->event_accepted(EventScope{&a2}, ev("E2")));
+  EXPECT_TRUE(batch->event_accepted(EventScope{&a1}, ev("E1")));
+  EXPECT_EQ(batch->timeline(), TimelineState{});
+  EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 2, 1), 0, "A1");
+}
+
+// An event found absent is remembered as absent only until it is marked accepted.
+TEST_F(StateStoreTest, AnEventCheckedAbsentThenMarkedIsAccepted) {
+  auto store = open_store();
+  const AccountId a1 = acc("A1");
+  auto batch = store->begin(0);
+  EXPECT_FALSE(batch->event_accepted(EventScope{&a1}, ev("E1")));
+  EXPECT_FALSE(batch->event_accepted(EventScope{&a1}, ev("E1")));
+  batch->mark_event_accepted(EventScope{&a1}, ev("E1"));
+  EXPECT_TRUE(batch->event_accepted(EventScope{&a1}, ev("E1")));
+  EXPECT_FALSE(batch->event_accepted(EventScope{&a1}, ev("E2")));
+  EXPECT_FALSE(batch->event_accepted(EventScope{}, ev("E2")));
+  batch->mark_event_accepted(EventScope{}, ev("E2"));
+  EXPECT_TRUE(batch->event_accepted(EventScope{}, ev("E2")));
+  EXPECT_FALSE(batch->event_accepted(EventScope{&a1}, ev("E2")));
+}
+
+// An account stored again and again in one batch reads back as last stored; storing it at
+// the deadline it was loaded with keeps its one index entry across commits.
+TEST_F(StateStoreTest, AnAccountStoredAtItsOwnDeadlineKeepsOneIndexEntry) {
+  auto store = open_store();
+  {
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A1", 4, day(2025, 3, 1)), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  {
+    auto batch = store->begin(0);
+    for (int i = 1; i <= 3; ++i) {
+      Account a = batch->load_account(acc("A1")).value();
+      a.obligations[0].balance.penalty = Money::from_cents(i);
+      batch->store_account(a, a.indexed_deadline);
+      EXPECT_EQ(batch->load_account(acc("A1")), a);
+    }
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  EXPECT_EQ(store->read_account(acc("A1"))->obligations[0].balance.penalty, Money::from_cents(3));
+  auto batch = store->begin(0);
+  EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 3, 1), 4, "A1");
+  Account a = batch->load_account(acc("A1")).value();
+  a.indexed_deadline.reset();
+  batch->store_account(a, day(2025, 3, 1));
+  EXPECT_FALSE(first(*batch, day(9999, 12, 31)));
+}
+
 TEST_F(StateStoreTest, LongAndEmptyFilePathsAreStored) {
   auto store = open_store();
   const std::string long_path = "/" + std::string(1000, 'x');
