@@ -23,6 +23,7 @@ namespace paydist {
 namespace {
 
 constexpr std::string_view kRulesTable = "rules";
+constexpr std::string_view kHistoryTable = "history";
 // Tables that later issues fill in ([state], [kafka], [http], [business_date]). They are
 // accepted and ignored until then, so that one file serves both old and new binaries;
 // any other top-level name is a typo and an error.
@@ -75,25 +76,27 @@ std::string joined(const std::vector<std::string_view>& names) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-// One key of [rules]: what it must hold (for the message) and how it lands in Rules.
-// apply returns false when the value is the wrong type or out of range.
-struct RuleKey {
+// One key of a table: what it must hold (for the message) and how it lands in the struct
+// the table fills. apply returns false when the value is the wrong type or out of range.
+template <class Target>
+struct Key {
   std::string_view name;
   std::string expected;
-  std::function<bool(const toml::node&, Rules&)> apply;
+  std::function<bool(const toml::node&, Target&)> apply;
 };
+using RuleKey = Key<Rules>;
 
-template <class Field>
-RuleKey integer_key(std::string_view name, Field Rules::*field, std::int64_t min, std::int64_t max) {
-  return RuleKey{name, fmt::format("an integer from {} to {}", min, max),
-                 [field, min, max](const toml::node& node, Rules& rules) {
-                   const auto* integer = node.as_integer();
-                   if (integer == nullptr) return false;
-                   const std::int64_t value = integer->get();
-                   if (value < min || value > max) return false;
-                   rules.*field = static_cast<Field>(value);
-                   return true;
-                 }};
+template <class Target, class Field>
+Key<Target> integer_key(std::string_view name, Field Target::*field, std::int64_t min, std::int64_t max) {
+  return Key<Target>{name, fmt::format("an integer from {} to {}", min, max),
+                     [field, min, max](const toml::node& node, Target& target) {
+                       const auto* integer = node.as_integer();
+                       if (integer == nullptr) return false;
+                       const std::int64_t value = integer->get();
+                       if (value < min || value > max) return false;
+                       target.*field = static_cast<Field>(value);
+                       return true;
+                     }};
 }
 
 bool apply_currency(const toml::node& node, Rules& rules) {
@@ -130,23 +133,29 @@ const std::vector<RuleKey>& rule_keys() {
   return keys;
 }
 
-const RuleKey* find_rule_key(std::string_view name) {
-  for (const RuleKey& key : rule_keys())
-    if (key.name == name) return &key;
-  return nullptr;
+// [history]: the audit trail behind `paydist explain`.
+const std::vector<Key<HistoryConfig>>& history_keys() {
+  static const std::vector<Key<HistoryConfig>> keys = {
+      integer_key("entries_per_account", &HistoryConfig::entries_per_account, 0, 100'000),
+  };
+  return keys;
 }
 
-Status read_rules(const toml::table& table, std::string_view source, Rules& rules) {
+template <class Target>
+Status read_table(const toml::table& table, std::string_view source, std::string_view table_name,
+                  const std::vector<Key<Target>>& keys, Target& target) {
   for (const auto& [name, node] : table) {
-    const RuleKey* key = find_rule_key(name.str());
+    const Key<Target>* key = nullptr;
+    for (const Key<Target>& k : keys)
+      if (k.name == name.str()) key = &k;
     if (key == nullptr) {
       std::vector<std::string_view> known;
-      for (const RuleKey& k : rule_keys()) known.push_back(k.name);
-      return Error{fmt::format("{}: {}.{}: unknown key (known keys: {})", source, kRulesTable,
+      for (const Key<Target>& k : keys) known.push_back(k.name);
+      return Error{fmt::format("{}: {}.{}: unknown key (known keys: {})", source, table_name,
                                printable(name.str()), joined(known))};
     }
-    if (!key->apply(node, rules))
-      return Error{fmt::format("{}: {}.{}: expected {}, got {}", source, kRulesTable, key->name,
+    if (!key->apply(node, target))
+      return Error{fmt::format("{}: {}.{}: expected {}, got {}", source, table_name, key->name,
                                key->expected, describe(node))};
   }
   return Ok{};
@@ -162,19 +171,20 @@ Result<Config> read_config(const toml::table& root, std::string_view source) {
   Config config;
   for (const auto& [key, node] : root) {
     const std::string_view name = key.str();
-    const bool known = name == kRulesTable || is_reserved_table(name);
+    const bool known = name == kRulesTable || name == kHistoryTable || is_reserved_table(name);
     if (!known) {
-      std::vector<std::string_view> tables = {kRulesTable};
+      std::vector<std::string_view> tables = {kRulesTable, kHistoryTable};
       tables.insert(tables.end(), kReservedTables.begin(), kReservedTables.end());
       return Error{fmt::format("{}: {}: unknown top-level {} (known tables: {})", source,
                                printable(name), node.is_table() ? "table" : "key", joined(tables))};
     }
     if (!node.is_table())
       return Error{fmt::format("{}: {}: expected a table, got {}", source, name, describe(node))};
-    if (name == kRulesTable) {
-      Status rules = read_rules(*node.as_table(), source, config.rules);
-      if (!rules) return Error{rules.error()};
-    }
+    Status read = Ok{};
+    if (name == kRulesTable) read = read_table(*node.as_table(), source, kRulesTable, rule_keys(), config.rules);
+    if (name == kHistoryTable)
+      read = read_table(*node.as_table(), source, kHistoryTable, history_keys(), config.history);
+    if (!read) return Error{read.error()};
   }
   return config;
 }

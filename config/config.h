@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string_view>
 
@@ -15,8 +16,16 @@ namespace paydist {
 
 // Everything a paydist process reads from its configuration file. Every field has a
 // default, so an empty file (or no file at all) is a valid configuration.
+// [history]: the audit trail behind `paydist explain`, kept in the state store.
+struct HistoryConfig {
+  // The newest entries kept per account (one per message that changed it, plus one per
+  // deadline that fired on it); 0 keeps none.
+  std::uint32_t entries_per_account = 64;
+};
+
 struct Config {
   Rules rules;  // [rules]: the business rules' numbers (contract 6, "Configuration keys")
+  HistoryConfig history;
 };
 
 // Bounds on the configuration file itself: it is input like any other.

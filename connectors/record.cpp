@@ -389,6 +389,7 @@ void encode_account(const Account& account, std::string& out) {
     w.date(review.due);
   }
   w.optional_date(account.indexed_deadline);
+  w.varint(account.history_entries);
 }
 
 Result<Account> decode_account(std::string_view bytes) {
@@ -409,6 +410,7 @@ Result<Account> decode_account(std::string_view bytes) {
     account.reviews[i].due = r.date("review due date");
   }
   account.indexed_deadline = r.optional_date("account indexed_deadline");
+  account.history_entries = r.varint("account history_entries");
   r.finish();
   if (r.ok()) check_part_indexes(r, account);
   if (!r.ok()) return r.error();

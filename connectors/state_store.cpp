@@ -25,6 +25,8 @@
 //   files      path key -> file position record
 //   outfiles   path key -> u64 length
 //   outbox     u64 seq -> pending output record
+//   history    account_id '\0' u64 entry number -> audit text (core/history.h), the newest
+//              StoreOptions::history_entries_per_account of each account
 // A path key is the real path itself, or '\0' + SHA-256(path) when the path is empty or too
 // long for an LMDB key (the file position record still holds the full path).
 #include "connectors/state_store.h"
@@ -68,9 +70,11 @@ const char* to_string(OutputTopic t) {
 
 namespace {
 
-// The layout above. A state written by a newer layout is refused at open().
-constexpr std::uint32_t kFormatVersion = 1;
-constexpr unsigned kMaxDbs = 16;  // 8 in use; room for later layouts
+// The layout above. A state written by another layout is refused at open(). Version 2 added
+// the history database and the account record's history counter; version 1 states came
+// only from development builds and are not migrated (replay the input again).
+constexpr std::uint32_t kFormatVersion = 2;
+constexpr unsigned kMaxDbs = 16;  // 9 in use; room for later layouts
 constexpr mdb_mode_t kFileMode = 0600;
 constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
 constexpr std::size_t kMaxMapBytes = std::size_t{1} << 44;  // 16 TiB: growth stops here
@@ -119,6 +123,13 @@ void event_key(TimelineId timeline, EventScope scope, const EventId& id, std::st
     append_be32(key, timeline);
   }
   key.append(id.view());
+}
+
+// The history key of entry `number` of an account; number 0 is the account's first.
+void history_key(std::string_view account_id, std::uint64_t number, std::string& key) {
+  key.assign(account_id);
+  key.push_back('\0');
+  append_be64(key, number);
 }
 
 // One entry of the deadline index within a timeline, (date, account_seq), packed into one
@@ -324,6 +335,11 @@ struct BatchBuffers {
   };
   std::optional<Acknowledgement> acknowledgement;
 
+  // Audit history entries appended (key -> text), and per account the number of its oldest
+  // entry to keep: older ones are deleted at commit (retention).
+  std::vector<std::pair<std::string, std::string>> history_entries;
+  std::unordered_map<std::string, std::uint64_t> history_keep_from;
+
   // commit()'s views of the entries above in key order.
   std::vector<const std::pair<const std::string, std::string>*> sorted_records;
   std::vector<const std::string*> sorted_events;
@@ -343,6 +359,8 @@ struct BatchBuffers {
     output_records.clear();
     outputs.clear();
     acknowledgement.reset();
+    history_entries.clear();
+    history_keep_from.clear();
     sorted_records.clear();
     sorted_events.clear();
   }
@@ -355,7 +373,8 @@ struct StateStore::Impl {
   std::filesystem::path dir;
   bool read_only = false;
   Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
-      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"};
+      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"};
+  std::uint32_t history_retention = 0;  // StoreOptions::history_entries_per_account
 
   // mdb_env_set_mapsize needs no transaction active in this process: read transactions hold
   // this shared, a map size change holds it exclusive. Writers are serialized by the gate.
@@ -397,7 +416,7 @@ struct StateStore::Impl {
     if (writer_lock_fd >= 0) ::close(writer_lock_fd);
   }
 
-  Db* all_dbs[8] = {&meta, &accounts, &events, &deadlines, &timelines, &files, &outfiles, &outbox};
+  Db* all_dbs[9] = {&meta, &accounts, &events, &deadlines, &timelines, &files, &outfiles, &outbox, &history};
 
   void acquire_writer() {
     std::unique_lock lock{writer_mutex};
@@ -533,6 +552,10 @@ Status check_format(StateStore::Impl& store, MDB_txn* txn) {
   if (version > kFormatVersion)
     return Error{fmt::format("state directory {} was written by format version {}; this paydist reads up to {}",
                              store.dir.string(), version, kFormatVersion)};
+  if (version < kFormatVersion)
+    return Error{fmt::format("state directory {} was written by format version {}, a development format this "
+                             "paydist does not read (it reads {}): replay the input into a new state directory",
+                             store.dir.string(), version, kFormatVersion)};
   return Ok{};
 }
 
@@ -575,6 +598,7 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->read_only = options.access == StoreOptions::Access::read_only;
+  impl->history_retention = options.history_entries_per_account;
   if (!impl->read_only)
     if (Status s = lock_writer(*impl); !s) return Error{s.error()};
   auto lmdb_error = [&](const char* what, int rc) {
@@ -611,6 +635,24 @@ std::optional<Account> StateStore::read_account(const AccountId& id) {
   std::optional<std::string_view> bytes = get(txn.get(), impl_->accounts, id.view());
   if (!bytes) return std::nullopt;
   return decoded_or_fatal(decode_account(*bytes), impl_->accounts, id.view());
+}
+
+std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
+  ReadTxn txn{*impl_};
+  const Db& db = impl_->history;
+  std::string key;
+  history_key(id.view(), 0, key);
+  const std::string prefix = key.substr(0, id.view().size() + 1);
+  std::vector<HistoryEntry> entries;
+  Cursor cursor{txn.get(), db};
+  MDB_val k = to_val(key), v{};
+  for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), db, op, k, v); op = MDB_NEXT) {
+    const std::string_view found = to_view(k);
+    if (!found.starts_with(prefix)) break;
+    if (found.size() != prefix.size() + 8) fatal(db, found, "history key of the wrong length");
+    entries.push_back(HistoryEntry{read_be(found.substr(prefix.size())), std::string{to_view(v)}});
+  }
+  return entries;
 }
 
 std::optional<TimelineState> StateStore::read_timeline(TimelineId timeline) {
@@ -760,6 +802,7 @@ struct StateStore::Batch::Impl : BatchBuffers {
   void move_deadline(std::optional<Date> previous, const Account& account, const std::string& key);
   std::optional<DeadlineEntry> first_stored_deadline(Date up_to);
   WriteFailure write_all(std::string& scratch);
+  WriteFailure write_history(std::string& key);
   std::size_t estimated_bytes() const;
   std::uint64_t load_next_output_seq();
   std::uint64_t next_output_seq() const { return *first_output_seq + outputs.size(); }
@@ -904,6 +947,19 @@ void StateStore::Batch::acknowledge_outbox(std::uint64_t through_seq, std::vecto
   impl_->acknowledgement = BatchBuffers::Acknowledgement{through_seq, std::move(marks)};
 }
 
+bool StateStore::Batch::keeps_history() const { return impl_->store.history_retention > 0; }
+
+void StateStore::Batch::append_history(const Account& account, std::string entry) {
+  Impl& b = *impl_;
+  PAYDIST_INVARIANT(account.history_entries > 0);
+  const std::uint64_t number = account.history_entries - 1;
+  std::string key;
+  history_key(account.id.view(), number, key);
+  b.history_entries.emplace_back(std::move(key), std::move(entry));
+  if (account.history_entries > b.store.history_retention)
+    b.history_keep_from.insert_or_assign(account.id.str(), account.history_entries - b.store.history_retention);
+}
+
 void StateStore::Batch::set_file_position(const FilePosition& position) {
   impl_->file_positions.insert_or_assign(position.real_path, position);
 }
@@ -911,7 +967,7 @@ void StateStore::Batch::set_file_position(const FilePosition& position) {
 std::size_t StateStore::Batch::pending_writes() const {
   return impl_->account_records.size() + impl_->accepted_events.size() + impl_->deadlines_added.size() +
          impl_->deadlines_removed.size() + (impl_->timeline_dirty ? 1 : 0) + impl_->outputs.size() +
-         impl_->file_positions.size();
+         impl_->file_positions.size() + impl_->history_entries.size();
 }
 
 namespace {
@@ -974,6 +1030,35 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   }
   if (!outputs.empty())
     if (WriteFailure f = put(store.meta, kMetaNextOutputSeq, be64(next_output_seq())); f.rc != 0) return f;
+  return write_history(key);
+}
+
+// The history entries in key order, then what retention lets go: each account's entries
+// numbered below its keep-from (usually exactly one, the entry the newest one replaced; more
+// after the retention was lowered).
+WriteFailure StateStore::Batch::Impl::write_history(std::string& key) {
+  if (history_entries.empty()) return {};
+  MDB_txn* t = txn.get();
+  std::sort(history_entries.begin(), history_entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [entry_key, text] : history_entries) {
+    MDB_val k = to_val(entry_key), v = to_val(text);
+    if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
+  }
+  const Db& db = store.history;
+  Cursor cursor{t, db};
+  for (const auto& [account_id, keep_from] : history_keep_from) {
+    history_key(account_id, 0, key);
+    const std::string_view prefix = std::string_view{key}.substr(0, account_id.size() + 1);
+    for (;;) {
+      MDB_val k = to_val(key), v{};
+      if (!step(cursor.get(), db, MDB_SET_RANGE, k, v)) break;
+      const std::string_view found = to_view(k);
+      if (found.size() != prefix.size() + 8 || found.substr(0, prefix.size()) != prefix) break;
+      if (read_be(found.substr(prefix.size())) >= keep_from) break;
+      if (int rc = mdb_cursor_del(cursor.get(), 0); rc != 0) return WriteFailure{rc, db.name, std::string{found}};
+    }
+  }
   return {};
 }
 
@@ -985,6 +1070,7 @@ std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   bytes += deadlines_added.size() * (kDeadlineKeyBytes + kMaxIdLength);
   for (const auto& [path, position] : file_positions) bytes += 2 * path.size() + 64;
   bytes += output_records.size() + outputs.size() * 8;
+  for (const auto& [key, text] : history_entries) bytes += key.size() + text.size();
   return bytes;
 }
 

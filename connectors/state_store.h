@@ -65,6 +65,15 @@ struct OutputFileMark {
 struct StoreOptions {
   std::size_t initial_map_bytes = std::size_t{1} << 30;  // grows on MDB_MAP_FULL
   enum class Access : std::uint8_t { read_write, read_only } access = Access::read_write;
+  // The audit entries kept per account for `paydist explain` (the newest ones); 0 keeps none
+  // and spares the processor writing them. Config: [history] entries_per_account.
+  std::uint32_t history_entries_per_account = 64;
+};
+
+// One kept audit entry: its number in the account's history (0 = the first ever) and text.
+struct HistoryEntry {
+  std::uint64_t number = 0;
+  std::string text;
 };
 
 class StateStore {
@@ -92,6 +101,8 @@ class StateStore {
   // transaction. `visit` must not call back into the store.
   void for_each_account(const std::function<void(const Account&)>& visit);
   std::uint64_t count_accounts();  // accounts stored, all timelines (for stats)
+  // The account's kept audit entries, oldest first (`paydist explain`).
+  std::vector<HistoryEntry> read_history(const AccountId& id);
 
   // Deletes outbox entries with seq <= through_seq and records output file lengths, in one
   // synced transaction (the file connector calls this after it fsynced the files).
@@ -117,6 +128,8 @@ class StateStore::Batch : public StateAccess {
   std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) override;
   TimelineState timeline() override;
   void store_timeline(const TimelineState& timeline) override;
+  bool keeps_history() const override;
+  void append_history(const Account& account, std::string entry) override;
 
   void add_output(OutputTopic topic, std::string_view key, std::string_view json);
   // StateStore::acknowledge_outbox() as part of this batch's transaction: the file connector

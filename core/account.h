@@ -96,6 +96,7 @@ struct Account {
   std::vector<PaymentRecord> payments;      // acceptance order
   std::vector<PendingReview> reviews;       // request order
   std::optional<Date> indexed_deadline;     // where the deadline index holds this account
+  std::uint64_t history_entries = 0;        // audit entries ever appended: the next one's number
 
   Money credit() const;  // credit of every payment not returned
   Money debt() const;    // sum of all obligation balances (credit not netted)

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/invariant.h"
 #include "core/processor.h"
 
 namespace paydist {
@@ -24,8 +25,12 @@ class MemoryState final : public StateAccess {
   std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) override;
   TimelineState timeline() override { return timeline_; }
   void store_timeline(const TimelineState& timeline) override { timeline_ = timeline; }
+  // Keeps every entry (no retention): tests read them back in order.
+  bool keeps_history() const override { return true; }
   void append_history(const Account& account, std::string entry) override {
-    history_[account.id.str()].push_back(std::move(entry));
+    std::vector<std::string>& entries = history_[account.id.str()];
+    PAYDIST_INVARIANT(account.history_entries == entries.size() + 1);
+    entries.push_back(std::move(entry));
   }
   const std::vector<std::string>& history(const std::string& account_id) { return history_[account_id]; }
 

@@ -29,7 +29,7 @@ Result<Applied> Processor::apply_account_message(const Message& message, const A
   Account account = first_seen ? Account{.id = account_id, .seq = timeline.accounts_seen} : std::move(*loaded);
   const std::optional<Date> previous_deadline = account.indexed_deadline;
   std::optional<AccountSnapshot> before;
-  if (history_ == History::record) before = AccountSnapshot::of(account);
+  if (records_history()) before = AccountSnapshot::of(account);
 
   Applied applied;
   std::uint32_t activity_count = 0;
@@ -45,9 +45,11 @@ Result<Applied> Processor::apply_account_message(const Message& message, const A
     }
   }
   account.indexed_deadline = next_deadline(account, rules_);
-  if (before)
+  if (before) {
+    ++account.history_entries;
     state_.append_history(account, describe(*before, account, &message, std::nullopt, applied.outputs,
                                             timeline.business_date, rules_));
+  }
   state_.store_account(account, previous_deadline);
   state_.mark_event_accepted(scope, event_id);
   if (first_seen) {
@@ -78,7 +80,7 @@ Result<Applied> Processor::apply_business_date(const BusinessDate& message) {
       const Date fires_on = entry->date;
       const Date written_as = old ? std::max(fires_on, old->plus_days(1)) : fires_on;
       std::optional<AccountSnapshot> before;
-      if (history_ == History::record) before = AccountSnapshot::of(account);
+      if (records_history()) before = AccountSnapshot::of(account);
       Outputs fired;
       Context ctx{rules_, message.event_id, written_as, fired, activity_counts[account.id.str()],
                   Context::Scope::business_date};
@@ -87,7 +89,10 @@ Result<Applied> Processor::apply_business_date(const BusinessDate& message) {
       PAYDIST_INVARIANT(!account.indexed_deadline || *account.indexed_deadline > fires_on);
       if (before) {
         std::string told = describe(*before, account, nullptr, fires_on, fired, written_as, rules_);
-        if (!told.empty()) state_.append_history(account, std::move(told));
+        if (!told.empty()) {
+          ++account.history_entries;
+          state_.append_history(account, std::move(told));
+        }
       }
       std::move(fired.activities.begin(), fired.activities.end(), std::back_inserter(applied.outputs.activities));
       state_.store_account(account, entry->date);

@@ -51,13 +51,17 @@ class StateAccess {
   virtual std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) = 0;
   virtual TimelineState timeline() = 0;
   virtual void store_timeline(const TimelineState& timeline) = 0;
-  // Appends one `paydist explain` entry (core/history.h) to the account's audit history;
-  // the store keeps the newest entries up to its configured retention. (Default: kept
-  // nowhere; the LMDB store overrides it.)
-  virtual void append_history(const Account& /*account*/, std::string /*entry*/) {}
+  // The audit history behind `paydist explain` (core/history.h). keeps_history() says
+  // whether the store keeps any: with a retention of 0 the processor does not even write
+  // the text. append_history() gets the account as it is about to be stored: its
+  // history_entries already counts this entry, whose number is history_entries - 1. The
+  // store keeps the newest entries up to its retention.
+  virtual bool keeps_history() const = 0;
+  virtual void append_history(const Account& account, std::string entry) = 0;
 };
 
-// Whether the processor writes the audit history behind `paydist explain`.
+// Whether the processor writes the audit history behind `paydist explain` (when the store
+// keeps one: StateAccess::keeps_history()).
 enum class History : std::uint8_t { off, record };
 
 struct Applied {
@@ -81,6 +85,7 @@ class Processor {
  private:
   Result<Applied> apply_business_date(const BusinessDate& message);
   Result<Applied> apply_account_message(const Message& message, const AccountId& account_id);
+  bool records_history() const { return history_ == History::record && state_.keeps_history(); }
 
   const Rules& rules_;
   StateAccess& state_;

@@ -1,5 +1,6 @@
 // daemon/paydist_main.cpp: the `paydist` command line (contract 5): `replay` feeds files
-// through the file connector, `inspect` prints one account. Wiring only: parses arguments,
+// through the file connector, `inspect` prints one account, `explain` its audit history.
+// Wiring only: parses arguments,
 // loads the configuration, opens the store, maps failures to exit statuses (0 success,
 // 1 the operation failed, 2 usage or configuration error). Holds no business rule.
 #include <unistd.h>
@@ -55,6 +56,11 @@ struct InspectArgs {
   std::string account_id;
 };
 
+struct ExplainArgs {
+  std::string state_dir;
+  std::string account_id;
+};
+
 // Operator logs go to stderr; stdout is reserved for outputs (inspect's JSON).
 void setup_logging() {
   auto logger = spdlog::stderr_color_mt("paydist");
@@ -62,15 +68,46 @@ void setup_logging() {
   spdlog::set_default_logger(logger);
 }
 
-// Loads the rules from --config, or the defaults without one. nullopt: already reported.
-std::optional<Rules> load_rules(const std::string& config_path) {
-  if (config_path.empty()) return Rules{};
+// Loads --config, or the defaults without one. nullopt: already reported.
+std::optional<Config> load(const std::string& config_path) {
+  if (config_path.empty()) return Config{};
   Result<Config> config = load_config(config_path);
   if (!config) {
     fmt::print(stderr, "paydist: {}\n", config.error());
     return std::nullopt;
   }
+  return *config;
+}
+
+std::optional<Rules> load_rules(const std::string& config_path) {
+  std::optional<Config> config = load(config_path);
+  if (!config) return std::nullopt;
   return config->rules;
+}
+
+// Opens an existing state to read it; nullptr: already reported (exit 1).
+std::unique_ptr<StateStore> open_to_read(const std::string& state_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(state_dir, ec)) {
+    fmt::print(stderr, "paydist: no state at {}\n", state_dir);
+    return nullptr;
+  }
+  StoreOptions options;
+  options.access = StoreOptions::Access::read_only;
+  Result<std::unique_ptr<StateStore>> store = StateStore::open(state_dir, options);
+  if (!store) {
+    fmt::print(stderr, "paydist: state {}: {}\n", state_dir, store.error());
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+bool write_stdout(std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    fmt::print(stderr, "paydist: writing to stdout failed: {}\n", std::strerror(errno));
+    return false;
+  }
+  return true;
 }
 
 double per_second(std::uint64_t count, double seconds) {
@@ -103,10 +140,13 @@ class ProgressLine {
 };
 
 int run_replay(const ReplayArgs& args) {
-  const std::optional<Rules> rules = load_rules(args.config_path);
-  if (!rules) return kExitUsage;
+  const std::optional<Config> config = load(args.config_path);
+  if (!config) return kExitUsage;
+  const Rules& rules = config->rules;
 
-  Result<std::unique_ptr<StateStore>> store = StateStore::open(args.state_dir, StoreOptions{});
+  StoreOptions store_options;
+  store_options.history_entries_per_account = config->history.entries_per_account;
+  Result<std::unique_ptr<StateStore>> store = StateStore::open(args.state_dir, store_options);
   if (!store) {
     // One read-write process per state (the store locks it): two replays would both
     // drain the same outbox into their files.
@@ -124,7 +164,7 @@ int run_replay(const ReplayArgs& args) {
     progress.clear();
     spdlog::log(level == NoticeLevel::warning ? spdlog::level::warn : spdlog::level::info, "{}", text);
   };
-  FileReplay replay{**store, *rules, std::move(options)};
+  FileReplay replay{**store, rules, std::move(options)};
 
   Status status = replay.open();
   for (std::size_t i = 0; status && i < args.files.size(); ++i) status = replay.replay_file(args.files[i]);
@@ -148,31 +188,53 @@ int run_inspect(const InspectArgs& args) {
     fmt::print(stderr, "paydist: {}\n", account_id.error());
     return kExitUsage;
   }
-  std::error_code ec;
-  if (!std::filesystem::is_directory(args.state_dir, ec)) {
-    fmt::print(stderr, "paydist: no state at {}\n", args.state_dir);
-    return kExitFailed;
-  }
-  StoreOptions options;
-  options.access = StoreOptions::Access::read_only;
-  Result<std::unique_ptr<StateStore>> store = StateStore::open(args.state_dir, options);
-  if (!store) {
-    fmt::print(stderr, "paydist: state {}: {}\n", args.state_dir, store.error());
-    return kExitFailed;
-  }
-  const std::optional<Account> account = (*store)->read_account(*account_id);
+  std::unique_ptr<StateStore> store = open_to_read(args.state_dir);
+  if (!store) return kExitFailed;
+  const std::optional<Account> account = store->read_account(*account_id);
   if (!account) {
     fmt::print(stderr, "paydist: unknown account {} in state {}\n", *account_id, args.state_dir);
     return kExitFailed;
   }
-  const std::optional<TimelineState> timeline = (*store)->read_timeline(TimelineId{0});
+  const std::optional<TimelineState> timeline = store->read_timeline(TimelineId{0});
   const std::optional<Date> business_date = timeline ? timeline->business_date : std::nullopt;
-  const std::string json = inspect_json(*account, business_date, *rules) + "\n";
-  if (std::fwrite(json.data(), 1, json.size(), stdout) != json.size() || std::fflush(stdout) != 0) {
-    fmt::print(stderr, "paydist: writing to stdout failed: {}\n", std::strerror(errno));
+  return write_stdout(inspect_json(*account, business_date, *rules) + "\n") ? kExitOk : kExitFailed;
+}
+
+// The account's audit history as text for people: each kept entry, oldest first, numbered
+// as the account's history counts them, with a heading saying what retention dropped.
+int run_explain(const ExplainArgs& args) {
+  Result<AccountId> account_id = AccountId::parse(args.account_id);
+  if (!account_id) {
+    fmt::print(stderr, "paydist: {}\n", account_id.error());
+    return kExitUsage;
+  }
+  std::unique_ptr<StateStore> store = open_to_read(args.state_dir);
+  if (!store) return kExitFailed;
+  const std::optional<Account> account = store->read_account(*account_id);
+  if (!account) {
+    fmt::print(stderr, "paydist: unknown account {} in state {}\n", *account_id, args.state_dir);
     return kExitFailed;
   }
-  return kExitOk;
+  const std::vector<HistoryEntry> entries = store->read_history(*account_id);
+  std::string text;
+  if (entries.empty()) {
+    fmt::format_to(std::back_inserter(text),
+                   "account {}: no history kept ({} entries written; [history] entries_per_account may be 0)\n",
+                   *account_id, account->history_entries);
+  } else {
+    fmt::format_to(std::back_inserter(text), "account {}: history entries {} to {} of {}", *account_id,
+                   entries.front().number + 1, entries.back().number + 1, account->history_entries);
+    if (entries.front().number > 0)
+      fmt::format_to(std::back_inserter(text), " (the {} older ones are past the retention of [history] entries_per_account)",
+                     entries.front().number);
+    text += "\n";
+  }
+  for (const HistoryEntry& entry : entries) {
+    fmt::format_to(std::back_inserter(text), "\n#{} ", entry.number + 1);
+    text += entry.text;
+    if (!text.ends_with('\n')) text += '\n';
+  }
+  return write_stdout(text) ? kExitOk : kExitFailed;
 }
 
 // The deepest subcommand the user named, for the hint after a usage error.
@@ -216,6 +278,15 @@ int run(int argc, char** argv) {
   CLI::App* account = inspect->add_subcommand("account", "One account: balances, arrangements, instalments");
   account->add_option("ACCOUNT_ID", inspect_args.account_id, "The account's id")->required();
 
+  ExplainArgs explain_args;
+  CLI::App* explain = app.add_subcommand("explain", "Print what happened to an account and why, for people");
+  explain->fallthrough();
+  explain->require_subcommand(1);
+  explain->add_option("--state", explain_args.state_dir, "State directory")->required();
+  CLI::App* explain_account =
+      explain->add_subcommand("account", "Each kept history entry: what arrived, what it did, which rule fired");
+  explain_account->add_option("ACCOUNT_ID", explain_args.account_id, "The account's id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -230,6 +301,7 @@ int run(int argc, char** argv) {
     return run_replay(replay_args);
   }
   if (inspect->parsed()) return run_inspect(inspect_args);
+  if (explain->parsed()) return run_explain(explain_args);
   fmt::print(stderr, "{}", app.help());
   return kExitUsage;
 }

@@ -52,6 +52,7 @@ TEST(Config, ExampleFileLoadsToExactlyTheDefaults) {
   Result<Config> config = load_config(PAYDIST_SOURCE_DIR "/config/paydist.example.toml");
   ASSERT_TRUE(config.ok()) << config.error();
   expect_contract_defaults(config->rules);
+  EXPECT_EQ(config->history.entries_per_account, HistoryConfig{}.entries_per_account);
   const Rules defaults;
   EXPECT_EQ(config->rules.max_obligations_per_account, defaults.max_obligations_per_account);
 }
@@ -190,9 +191,9 @@ TEST(Config, UnknownKeyInMessageIsEscapedToOneLine) {
 
 TEST(Config, UnknownTopLevelTableIsAnError) {
   EXPECT_EQ(parse_error("[rulez]\ncurrency = \"AUD\"\n"),
-            "paydist.toml: rulez: unknown top-level table (known tables: rules, state, kafka, http, business_date)");
+            "paydist.toml: rulez: unknown top-level table (known tables: rules, history, state, kafka, http, business_date)");
   EXPECT_EQ(parse_error("currency = \"AUD\"\n"),
-            "paydist.toml: currency: unknown top-level key (known tables: rules, state, kafka, http, business_date)");
+            "paydist.toml: currency: unknown top-level key (known tables: rules, history, state, kafka, http, business_date)");
 }
 
 TEST(Config, ReservedTablesAreAcceptedAndIgnored) {
@@ -209,6 +210,18 @@ from_clock = true
 cash_grace_days = 21
 )");
   EXPECT_EQ(config.rules.cash_grace_days, 21);
+}
+
+TEST(Config, HistoryRetentionIsAnIntegerFromZero) {
+  EXPECT_EQ(parse_ok("").history.entries_per_account, 64u);
+  EXPECT_EQ(parse_ok("[history]\nentries_per_account = 0\n").history.entries_per_account, 0u);
+  EXPECT_EQ(parse_ok("[history]\nentries_per_account = 100000\n").history.entries_per_account, 100'000u);
+  EXPECT_EQ(parse_error("[history]\nentries_per_account = -1\n"),
+            "paydist.toml: history.entries_per_account: expected an integer from 0 to 100000, got -1");
+  EXPECT_EQ(parse_error("[history]\nentries_per_account = \"10\"\n"),
+            "paydist.toml: history.entries_per_account: expected an integer from 0 to 100000, got \"10\"");
+  EXPECT_EQ(parse_error("[history]\nentries = 10\n"),
+            "paydist.toml: history.entries: unknown key (known keys: entries_per_account)");
 }
 
 TEST(Config, KnownTablesMustBeTables) {

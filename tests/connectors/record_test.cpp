@@ -69,6 +69,7 @@ Account full_account() {
   a.reviews = {{ArrangementId::parse("ARR1").value(), day(2025, 7, 1)},
                {ArrangementId::parse("ARR2").value(), day(2025, 7, 2)}};
   a.indexed_deadline = day(2025, 5, 5);
+  a.history_entries = 300;  // a two-byte varint
   return a;
 }
 
@@ -110,6 +111,7 @@ TEST(Record, ExtremeMoneyAndDatesRoundTrip) {
   a.obligations[1].due_date = Date::from_serial(std::numeric_limits<std::int32_t>::min());
   a.indexed_deadline = Date::from_serial(std::numeric_limits<std::int32_t>::max());
   a.seq = std::numeric_limits<std::uint64_t>::max();
+  a.history_entries = std::numeric_limits<std::uint64_t>::max();
   Result<Account> back = decode_account(encode_account(a));
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, a);

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace paydist {
@@ -575,31 +576,44 @@ TEST_F(StateStoreTest, MapGrowsWhenABatchOutgrowsIt) {
   ASSERT_TRUE(batch->commit(Durability::synced));
 }
 
-TEST_F(StateStoreTest, NewerFormatIsRefused) {
-  open_store().reset();
-  // Rewrite meta "format_version" (u32 big-endian) as a newer paydist would.
+// Rewrites meta "format_version" (u32 big-endian) as another paydist would have written it.
+void set_format_version(const fs::path& dir, char version) {
   MDB_env* env = nullptr;
   ASSERT_EQ(mdb_env_create(&env), 0);
   ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
-  ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0600), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
   MDB_txn* txn = nullptr;
   ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
   MDB_dbi meta = 0;
   ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
   char key[] = "format_version";
-  char value[] = {0, 0, 0, 2};
+  char value[] = {0, 0, 0, version};
   MDB_val k{sizeof key - 1, key}, v{sizeof value, value};
   ASSERT_EQ(mdb_put(txn, meta, &k, &v, 0), 0);
   ASSERT_EQ(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
+}
 
+TEST_F(StateStoreTest, NewerFormatIsRefused) {
+  open_store().reset();
+  set_format_version(dir_, 3);
   for (auto access : {StoreOptions::Access::read_write, StoreOptions::Access::read_only}) {
     Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{.access = access});
     ASSERT_FALSE(store);
-    EXPECT_NE(store.error().find("was written by format version 2; this paydist reads up to 1"), std::string::npos)
+    EXPECT_NE(store.error().find("was written by format version 3; this paydist reads up to 2"), std::string::npos)
         << store.error();
     EXPECT_NE(store.error().find(dir_.string()), std::string::npos) << store.error();
   }
+}
+
+TEST_F(StateStoreTest, TheDevelopmentFormatOneIsRefusedWithWhatToDo) {
+  open_store().reset();
+  set_format_version(dir_, 1);
+  Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{});
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().find("was written by format version 1, a development format"), std::string::npos)
+      << store.error();
+  EXPECT_NE(store.error().find("replay the input into a new state directory"), std::string::npos) << store.error();
 }
 
 TEST_F(StateStoreTest, ForEachAccountVisitsEveryAccountInKeyOrder) {
@@ -762,6 +776,94 @@ TEST_F(StateStoreTest, BatchInAnotherThreadWaitsForTheOpenOne) {
   batch.reset();
   second.join();
   EXPECT_TRUE(seen_by_second.has_value());
+}
+
+// Appends `count` history entries to the account the way the processor does: the counter
+// first, then the entry, then the account record.
+void append_entries(StateStore::Batch& batch, Account& account, int count) {
+  for (int i = 0; i < count; ++i) {
+    ++account.history_entries;
+    batch.append_history(account, fmt::format("entry {}", account.history_entries));
+    batch.store_account(account, account.indexed_deadline);
+  }
+}
+
+std::vector<std::string> texts(const std::vector<HistoryEntry>& entries) {
+  std::vector<std::string> out;
+  for (const HistoryEntry& e : entries) out.push_back(fmt::format("{}:{}", e.number, e.text));
+  return out;
+}
+
+TEST_F(StateStoreTest, HistoryIsKeptPerAccountInOrderAndSurvivesReopen) {
+  {
+    auto store = open_store();
+    auto batch = store->begin(0);
+    EXPECT_TRUE(batch->keeps_history());
+    Account a = make_account("A1", 0), b = make_account("A10", 1), c = make_account("A", 2);
+    append_entries(*batch, a, 2);
+    append_entries(*batch, b, 1);  // "A10" sorts between "A1" and "A1\0...": must not mix in
+    append_entries(*batch, c, 1);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+    batch = store->begin(0);
+    append_entries(*batch, a, 1);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  StoreOptions read_only;
+  read_only.access = StoreOptions::Access::read_only;
+  auto store = open_store(read_only);
+  EXPECT_EQ(texts(store->read_history(acc("A1"))), (std::vector<std::string>{"0:entry 1", "1:entry 2", "2:entry 3"}));
+  EXPECT_EQ(texts(store->read_history(acc("A10"))), (std::vector<std::string>{"0:entry 1"}));
+  EXPECT_EQ(texts(store->read_history(acc("A"))), (std::vector<std::string>{"0:entry 1"}));
+  EXPECT_TRUE(store->read_history(acc("B")).empty());
+  EXPECT_EQ(store->read_account(acc("A1"))->history_entries, 3u);
+}
+
+TEST_F(StateStoreTest, HistoryRetentionKeepsTheNewestEntries) {
+  StoreOptions three;
+  three.history_entries_per_account = 3;
+  {
+    auto store = open_store(three);
+    Account a = make_account("A1", 0);
+    auto batch = store->begin(0);
+    append_entries(*batch, a, 2);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+    batch = store->begin(0);
+    append_entries(*batch, a, 3);  // 5 in all: entries 0 and 1 go
+    ASSERT_TRUE(batch->commit(Durability::synced));
+    EXPECT_EQ(texts(store->read_history(acc("A1"))), (std::vector<std::string>{"2:entry 3", "3:entry 4", "4:entry 5"}));
+    batch = store->begin(0);
+    append_entries(*batch, a, 7);  // more than the retention in one batch
+    ASSERT_TRUE(batch->commit(Durability::synced));
+    EXPECT_EQ(texts(store->read_history(acc("A1"))),
+              (std::vector<std::string>{"9:entry 10", "10:entry 11", "11:entry 12"}));
+  }
+  // A lower retention later trims what the higher one kept at the account's next entry.
+  StoreOptions one;
+  one.history_entries_per_account = 1;
+  auto store = open_store(one);
+  Account a = *store->read_account(acc("A1"));
+  auto batch = store->begin(0);
+  append_entries(*batch, a, 1);
+  ASSERT_TRUE(batch->commit(Durability::synced));
+  EXPECT_EQ(texts(store->read_history(acc("A1"))), (std::vector<std::string>{"12:entry 13"}));
+}
+
+TEST_F(StateStoreTest, ARetentionOfZeroKeepsNoHistory) {
+  StoreOptions none;
+  none.history_entries_per_account = 0;
+  auto store = open_store(none);
+  auto batch = store->begin(0);
+  EXPECT_FALSE(batch->keeps_history());
+}
+
+TEST_F(StateStoreTest, HistoryOfABatchNotCommittedIsNotKept) {
+  auto store = open_store();
+  {
+    auto batch = store->begin(0);
+    Account a = make_account("A1", 0);
+    append_entries(*batch, a, 2);
+  }
+  EXPECT_TRUE(store->read_history(acc("A1")).empty());
 }
 
 }  // namespace

@@ -581,5 +581,87 @@ std::string split_test_name(const ::testing::TestParamInfo<SplitCase>& param) {
 INSTANTIATE_TEST_SUITE_P(Contract, SplitStream, ::testing::ValuesIn(split_cases()),
                          split_test_name);
 
+// ---------------------------------------------------------------------------------------
+// `paydist explain`: the audit history kept in the state, for people.
+
+RunResult explain(const TempDir& tmp, const std::string& account_id, const std::string& state = "state") {
+  return run_paydist({"explain", "--state", (tmp / state).string(), "account", account_id}, tmp.path());
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+TEST(Explain, TellsWhyADirectDebitArrangementBroke) {
+  TempDir tmp;
+  replay(tmp, {scenario_file("06_dd_return").string()});
+  const RunResult run = explain(tmp, "ACC6A");
+  ASSERT_EQ(run.exit_status, 0) << describe(run);
+  EXPECT_TRUE(run.out.starts_with("account ACC6A: history entries 1 to 6 of 6\n")) << run.out;
+  // Each accepted message in order, then the deadline, with the rule that fired.
+  const std::size_t paid = run.out.find("#4 [2026-03-02] payment s06-7: PA1 of 250.00 by direct_debit");
+  const std::size_t returned = run.out.find("#5 [2026-03-04] payment_returned s06-9: PA1 returned 2026-03-04 with reason MD06");
+  const std::size_t broke = run.out.find("#6 [2026-03-07] business date passed the deadline of 2026-03-07");
+  ASSERT_NE(paid, std::string::npos) << run.out;
+  ASSERT_NE(returned, std::string::npos) << run.out;
+  ASSERT_NE(broke, std::string::npos) << run.out;
+  EXPECT_LT(paid, returned);
+  EXPECT_LT(returned, broke);
+  EXPECT_TRUE(contains(run.out, "arrangement RA1 status current -> broken")) << run.out;
+  EXPECT_TRUE(contains(run.out, "rule: direct debit returned 2026-03-04 with reason MD06, not paid again within 3 days"))
+      << run.out;
+}
+
+TEST(Explain, ARedeliveredMessageAddsNoEntry) {
+  TempDir tmp;
+  replay(tmp, {scenario_file("06_dd_return").string()});
+  const RunResult once = explain(tmp, "ACC6B");
+  replay(tmp, {scenario_file("06_dd_return").string()}, "state", "out2");
+  const RunResult twice = explain(tmp, "ACC6B");
+  ASSERT_EQ(once.exit_status, 0) << describe(once);
+  EXPECT_EQ(twice.out, once.out);
+}
+
+TEST(Explain, KeepsTheNewestEntriesThatTheConfigurationAllows) {
+  TempDir tmp;
+  write_file(tmp / "keep2.toml", "[history]\nentries_per_account = 2\n");
+  write_file(tmp / "keep0.toml", "[history]\nentries_per_account = 0\n");
+  const std::string input = scenario_file("06_dd_return").string();
+  replay(tmp, {input});
+  for (const char* config : {"keep2.toml", "keep0.toml"}) {
+    const std::string state = std::string{"state-"} + config, out = std::string{"out-"} + config;
+    const RunResult run = run_paydist(
+        {"replay", "--config", (tmp / config).string(), "--state", (tmp / state).string(), "--out", (tmp / out).string(), input},
+        tmp.path());
+    ASSERT_EQ(run.exit_status, 0) << describe(run);
+    // The history changes nothing else: same outputs, same account.
+    for (const char* file : {"activities.jsonl", "distributions.jsonl", "rejects.jsonl"})
+      EXPECT_EQ(read_file(tmp / out / file), read_file(tmp / "out" / file)) << config << " " << file;
+    EXPECT_EQ(inspect(tmp, "ACC6A", state), inspect(tmp, "ACC6A"));
+  }
+  const RunResult two = explain(tmp, "ACC6A", "state-keep2.toml");
+  ASSERT_EQ(two.exit_status, 0) << describe(two);
+  EXPECT_TRUE(two.out.starts_with("account ACC6A: history entries 5 to 6 of 6 (the 4 older ones are past the retention"))
+      << two.out;
+  EXPECT_FALSE(contains(two.out, "#4 ")) << two.out;
+  EXPECT_TRUE(contains(two.out, "#6 [2026-03-07]")) << two.out;
+  const RunResult none = explain(tmp, "ACC6A", "state-keep0.toml");
+  ASSERT_EQ(none.exit_status, 0) << describe(none);
+  EXPECT_EQ(none.out, "account ACC6A: no history kept (0 entries written; [history] entries_per_account may be 0)\n");
+}
+
+TEST(Explain, UnknownAccountsAndStatesAreClearErrors) {
+  TempDir tmp;
+  replay(tmp, {scenario_file("06_dd_return").string()});
+  const RunResult unknown = explain(tmp, "ACC404");
+  EXPECT_EQ(unknown.exit_status, 1);
+  EXPECT_TRUE(contains(unknown.err, "unknown account ACC404")) << unknown.err;
+  const RunResult bad_id = explain(tmp, "bad id!");
+  EXPECT_EQ(bad_id.exit_status, 2) << describe(bad_id);
+  const RunResult no_state = explain(tmp, "ACC6A", "missing");
+  EXPECT_EQ(no_state.exit_status, 1);
+  EXPECT_TRUE(contains(no_state.err, "no state at")) << no_state.err;
+  const RunResult no_account = run_paydist({"explain", "--state", (tmp / "state").string(), "account"}, tmp.path());
+  EXPECT_EQ(no_account.exit_status, 2);
+}
+
 }  // namespace
 }  // namespace paydist
