@@ -6,6 +6,8 @@
 #   bench/replay_bench.sh                # 250000 500000 1000000 lines
 #   bench/replay_bench.sh 100000         # just one size
 #   BUILD_DIR=/tmp/b SEED=7 bench/replay_bench.sh
+#   HISTORY="64 0" bench/replay_bench.sh  # [history] entries_per_account values to compare
+#                                         # (default: 64, the default, and 0, none kept)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,21 +56,25 @@ run_measured() {
   echo "$hwm $anon" >&3
 }
 
-printf '%-10s %9s %12s %12s %13s %10s %10s\n' lines seconds lines_per_s max_rss_kib max_anon_kib input_mib state_mib
+read -r -a histories <<<"${HISTORY:-64 0}"
+printf '%-10s %8s %9s %12s %12s %13s %10s %10s\n' lines history seconds lines_per_s max_rss_kib max_anon_kib input_mib state_mib
 for n in "${sizes[@]}"; do
   input="$work/events-$n.jsonl"
   "$gen" --lines "$n" --seed "$seed" --out "$input"
-  rm -rf "$work/state" "$work/out"
-  measured=$(run_measured "$paydist" replay --state "$work/state" --out "$work/out" "$input" 3>&1 2>"$work/replay.err" >/dev/null) || {
-    cat "$work/replay.err" >&2
-    exit 1
-  }
-  summary=$(grep '^replay: lines=' "$work/replay.err" | tail -1)
-  seconds=$(sed -E 's/.* seconds=([0-9.]+).*/\1/' <<<"$summary")
-  rate=$(sed -E 's/.* lines_per_s=([0-9]+).*/\1/' <<<"$summary")
-  mib=$(( $(stat -c %s "$input") / 1048576 ))
-  state_mib=$(( $(du -sk "$work/state" | cut -f1) / 1024 ))
-  read -r rss anon <<<"$measured"
-  printf '%-10s %9s %12s %12s %13s %10s %10s\n' "$n" "$seconds" "$rate" "$rss" "$anon" "$mib" "$state_mib"
-  echo "  $summary"
+  for history in "${histories[@]}"; do
+    printf '[history]\nentries_per_account = %s\n' "$history" >"$work/config.toml"
+    rm -rf "$work/state" "$work/out"
+    measured=$(run_measured "$paydist" replay --config "$work/config.toml" --state "$work/state" --out "$work/out" "$input" 3>&1 2>"$work/replay.err" >/dev/null) || {
+      cat "$work/replay.err" >&2
+      exit 1
+    }
+    summary=$(grep '^replay: lines=' "$work/replay.err" | tail -1)
+    seconds=$(sed -E 's/.* seconds=([0-9.]+).*/\1/' <<<"$summary")
+    rate=$(sed -E 's/.* lines_per_s=([0-9]+).*/\1/' <<<"$summary")
+    mib=$(( $(stat -c %s "$input") / 1048576 ))
+    state_mib=$(( $(du -sk "$work/state" | cut -f1) / 1024 ))
+    read -r rss anon <<<"$measured"
+    printf '%-10s %8s %9s %12s %12s %13s %10s %10s\n' "$n" "$history" "$seconds" "$rate" "$rss" "$anon" "$mib" "$state_mib"
+    echo "  $summary"
+  done
 done

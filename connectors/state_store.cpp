@@ -25,7 +25,8 @@
 //   files      path key -> file position record
 //   outfiles   path key -> u64 length
 //   outbox     u64 seq -> pending output record
-//   history    account_id '\0' u64 entry number -> audit text (core/history.h), the newest
+//   history    account_id '\0' u64 entry number -> audit text (core/history.h) compressed by
+//              connectors/history_codec.cpp, the newest
 //              StoreOptions::history_entries_per_account of each account
 // A path key is the real path itself, or '\0' + SHA-256(path) when the path is empty or too
 // long for an LMDB key (the file position record still holds the full path).
@@ -54,6 +55,7 @@
 
 #include <fmt/format.h>
 
+#include "connectors/history_codec.h"
 #include "connectors/record.h"
 #include "core/invariant.h"
 
@@ -339,6 +341,7 @@ struct BatchBuffers {
   // entry to keep: older ones are deleted at commit (retention).
   std::vector<std::pair<std::string, std::string>> history_entries;
   std::unordered_map<std::string, std::uint64_t> history_keep_from;
+  std::unique_ptr<HistoryCodec> history_codec;  // made at the first entry, kept with the buffers
 
   // commit()'s views of the entries above in key order.
   std::vector<const std::pair<const std::string, std::string>*> sorted_records;
@@ -644,13 +647,16 @@ std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
   history_key(id.view(), 0, key);
   const std::string prefix = key.substr(0, id.view().size() + 1);
   std::vector<HistoryEntry> entries;
+  HistoryCodec codec;
   Cursor cursor{txn.get(), db};
   MDB_val k = to_val(key), v{};
   for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), db, op, k, v); op = MDB_NEXT) {
     const std::string_view found = to_view(k);
     if (!found.starts_with(prefix)) break;
     if (found.size() != prefix.size() + 8) fatal(db, found, "history key of the wrong length");
-    entries.push_back(HistoryEntry{read_be(found.substr(prefix.size())), std::string{to_view(v)}});
+    Result<std::string> text = codec.decompress(to_view(v));
+    if (!text) fatal(db, found, text.error());
+    entries.push_back(HistoryEntry{read_be(found.substr(prefix.size())), std::move(*text)});
   }
   return entries;
 }
@@ -953,9 +959,11 @@ void StateStore::Batch::append_history(const Account& account, std::string entry
   Impl& b = *impl_;
   PAYDIST_INVARIANT(account.history_entries > 0);
   const std::uint64_t number = account.history_entries - 1;
-  std::string key;
+  std::string key, stored;
   history_key(account.id.view(), number, key);
-  b.history_entries.emplace_back(std::move(key), std::move(entry));
+  if (!b.history_codec) b.history_codec = std::make_unique<HistoryCodec>();
+  b.history_codec->compress(entry, stored);
+  b.history_entries.emplace_back(std::move(key), std::move(stored));
   if (account.history_entries > b.store.history_retention)
     b.history_keep_from.insert_or_assign(account.id.str(), account.history_entries - b.store.history_retention);
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# bench/record.sh: runs one benchmark command and keeps its output in bench/results/, headed
+# by what a reader needs to trust or repeat it: the date, the commit (and whether the tree
+# had uncommitted changes), the machine (nproc, memory, CPU model, load) and the command.
+#   bench/record.sh replay bench/replay_bench.sh 1000000
+#   bench/record.sh advance build/bench/paydist_advance_bench --accounts 1000000 --due 10000
+set -euo pipefail
+[ $# -ge 2 ] || { echo "usage: bench/record.sh NAME COMMAND [ARGS...]" >&2; exit 2; }
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+name="$1"
+shift
+out="$root/bench/results/$name-$(date -u +%Y%m%dT%H%M%SZ).txt"
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
+{
+  echo "# date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# commit:  $commit"
+  echo "# machine: nproc=$(nproc) mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
+    "cpu=\"$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)\""
+  echo "# load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at start"
+  echo "# command: $*"
+  echo
+} >"$out"
+"$@" 2>&1 | tee -a "$out"
+echo "bench: kept in ${out#"$root"/}" >&2
