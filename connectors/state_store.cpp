@@ -394,6 +394,27 @@ struct StateStore::Impl {
 
   int writer_lock_fd = -1;  // flock()ed: one read-write process per state directory
 
+  // Background commits (Batch::commit_in_background): one committer thread, at most one
+  // batch in flight. `in_flight` is the batch being committed (or last committed) so that
+  // the next batch can read its writes; `background_failure` is sticky: after a background commit
+  // failed, nothing else commits.
+  std::mutex commit_mutex;
+  std::condition_variable commit_changed;
+  std::shared_ptr<StateStore::Batch::Impl> in_flight;
+  std::optional<std::string> background_failure;
+  struct Job {
+    std::unique_ptr<StateStore::Batch> batch;
+    Durability durability;
+    std::function<void(Status, StateStore::Batch&)> then;
+  };
+  std::optional<Job> queued;
+  bool running = false;  // a job taken from `queued`, until its `then` returned
+  bool stopping = false;
+  std::thread committer;
+
+  void run_committer();
+  void wait_in_flight(std::unique_lock<std::mutex>& lock);
+
   // The buffers the last batch gave back (see BatchBuffers). Its own mutex: a committed
   // batch has let the next writer in before it is destroyed and gives its buffers back.
   std::mutex spare_mutex;
@@ -410,6 +431,14 @@ struct StateStore::Impl {
   }
 
   ~Impl() {
+    if (committer.joinable()) {
+      {
+        std::lock_guard lock{commit_mutex};
+        stopping = true;
+      }
+      commit_changed.notify_all();
+      committer.join();
+    }
     // mdb_env_close does not flush: a run that ends on buffered commits is made durable here.
     if (env != nullptr && unsynced) {
       if (int rc = mdb_env_sync(env, 1); rc != 0)
@@ -755,6 +784,7 @@ WriteFailure write_acknowledgement(StateStore::Impl& store, MDB_txn* txn, std::u
 
 Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks) {
   PAYDIST_INVARIANT(!impl_->read_only);
+  if (Status s = wait_for_commits(); !s) return s;
   Impl& store = *impl_;
   store.acquire_writer();
   struct Release {
@@ -787,19 +817,60 @@ Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vect
 struct StateStore::Batch::Impl : BatchBuffers {
   StateStore::Impl& store;
   TimelineId timeline;
+  // Reads go through a read transaction (opened at the first read) and the batch's own
+  // writes; the write transaction exists only inside commit.
+  std::optional<ReadTxn> reader;
   Txn txn;
   bool committed = false;
+  bool holds_writer = true;  // until the batch ends: committed, handed over, failed or destroyed
+  // The batch committing in the background when this one began: its writes are read as if
+  // committed until it is (settle_predecessor). `doomed`: it failed, so this batch can only
+  // fail too; its reads stay consistent (through the overlay) but no deadline fires.
+  std::shared_ptr<const Impl> predecessor;
+  bool doomed = false;
+  // Background commit: set by the committer under store.commit_mutex.
+  bool background_done = false;
 
-  bool holds_writer = true;  // until the batch ends: committed, failed or destroyed
+  Impl(StateStore::Impl& s, TimelineId t, std::shared_ptr<const Impl> before)
+      : BatchBuffers(s.take_buffers()), store(s), timeline(t), predecessor(std::move(before)) {}
+  ~Impl() {
+    reader.reset();
+    txn.abort();
+    store.give_back(std::move(static_cast<BatchBuffers&>(*this)));
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
-  Impl(StateStore::Impl& s, TimelineId t)
-      : BatchBuffers(s.take_buffers()), store(s), timeline(t), txn(s.begin_write()) {}
+  MDB_txn* read_txn() {
+    if (!reader) reader.emplace(store);
+    return reader->get();
+  }
 
   // Aborts what is not committed and lets the next writer in.
   void end() {
+    reader.reset();
     txn.abort();
     if (std::exchange(holds_writer, false)) store.release_writer();
   }
+
+  // Waits for the predecessor's commit. On success its writes are in LMDB: the overlay goes
+  // and reads start from a new snapshot. No read transaction is held while waiting (the
+  // commit may have to grow the map, which needs every reader out).
+  void settle_predecessor() {
+    if (!predecessor) return;
+    reader.reset();
+    std::unique_lock lock{store.commit_mutex};
+    store.commit_changed.wait(lock, [&] { return predecessor->background_done; });
+    if (store.background_failure) {
+      doomed = true;
+      return;
+    }
+    lock.unlock();
+    predecessor.reset();
+    scan_from.clear();
+    scan_exhausted = false;
+  }
+  Status commit_now(Durability durability);
 
   const std::string& event_key_of(EventScope scope, const EventId& id) {
     event_key(timeline, scope, id, event_key_buffer);
@@ -818,22 +889,25 @@ struct StateStore::Batch::Impl : BatchBuffers {
 std::unique_ptr<StateStore::Batch> StateStore::begin(TimelineId timeline) {
   PAYDIST_INVARIANT(!impl_->read_only);
   impl_->acquire_writer();
-  return std::make_unique<Batch>(std::make_unique<Batch::Impl>(*impl_, timeline));
+  std::shared_ptr<const Batch::Impl> before;
+  {
+    std::lock_guard lock{impl_->commit_mutex};
+    if (impl_->in_flight && !impl_->in_flight->background_done) before = impl_->in_flight;
+  }
+  return std::make_unique<Batch>(std::make_shared<Batch::Impl>(*impl_, timeline, std::move(before)));
 }
 
-StateStore::Batch::Batch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateStore::Batch::Batch(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-StateStore::Batch::~Batch() {
-  impl_->end();
-  impl_->store.give_back(std::move(*impl_));
-}
+StateStore::Batch::~Batch() { impl_->end(); }
 
 bool StateStore::Batch::event_accepted(EventScope scope, const EventId& id) {
   Impl& b = *impl_;
   const std::string& key = b.event_key_of(scope, id);
   if (key == b.last_absent_event) return false;
   if (b.accepted_events.contains(key)) return true;
-  if (get(b.txn.get(), b.store.events, key)) return true;
+  if (b.predecessor && b.predecessor->accepted_events.contains(key)) return true;
+  if (get(b.read_txn(), b.store.events, key)) return true;
   b.last_absent_event = key;
   return false;
 }
@@ -849,7 +923,10 @@ std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
   Impl& b = *impl_;
   if (auto it = b.account_records.find(id.str()); it != b.account_records.end())
     return decoded_or_fatal(decode_account(it->second), b.store.accounts, id.view());
-  std::optional<std::string_view> bytes = get(b.txn.get(), b.store.accounts, id.view());
+  if (b.predecessor)
+    if (auto it = b.predecessor->account_records.find(id.str()); it != b.predecessor->account_records.end())
+      return decoded_or_fatal(decode_account(it->second), b.store.accounts, id.view());
+  std::optional<std::string_view> bytes = get(b.read_txn(), b.store.accounts, id.view());
   if (!bytes) return std::nullopt;
   return decoded_or_fatal(decode_account(*bytes), b.store.accounts, id.view());
 }
@@ -880,7 +957,7 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
   if (scan_exhausted) return std::nullopt;
   if (scan_from.empty()) deadline_key(timeline, DeadlineSlot{Date::from_serial(INT32_MIN), 0}, scan_from);
   const Db& db = store.deadlines;
-  Cursor cursor{txn.get(), db};
+  Cursor cursor{read_txn(), db};
   MDB_val key = to_val(scan_from), value{};
   for (MDB_cursor_op op = MDB_SET_RANGE;; op = MDB_NEXT) {
     if (!step(cursor.get(), db, op, key, value)) break;
@@ -900,6 +977,10 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
 }
 
 std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to) {
+  // The index as the predecessor left it would need its changes merged too: wait for it
+  // instead (business dates are rare next to account messages).
+  impl_->settle_predecessor();
+  if (impl_->doomed) return std::nullopt;
   std::optional<DeadlineEntry> stored = impl_->first_stored_deadline(up_to);
   auto added = impl_->deadlines_added.begin();
   if (added == impl_->deadlines_added.end() || added->first.date() > up_to) return stored;
@@ -908,9 +989,11 @@ std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to)
 }
 
 TimelineState StateStore::Batch::timeline() {
+  if (!impl_->timeline_state && impl_->predecessor && impl_->predecessor->timeline_state)
+    impl_->timeline_state = impl_->predecessor->timeline_state;
   if (!impl_->timeline_state) {
     const std::string key = be32(impl_->timeline);
-    std::optional<std::string_view> bytes = get(impl_->txn.get(), impl_->store.timelines, key);
+    std::optional<std::string_view> bytes = get(impl_->read_txn(), impl_->store.timelines, key);
     impl_->timeline_state =
         bytes ? decoded_or_fatal(decode_timeline(*bytes), impl_->store.timelines, key) : TimelineState{};
   }
@@ -923,7 +1006,8 @@ void StateStore::Batch::store_timeline(const TimelineState& timeline) {
 }
 
 std::uint64_t StateStore::Batch::Impl::load_next_output_seq() {
-  std::optional<std::string_view> bytes = get(txn.get(), store.meta, kMetaNextOutputSeq);
+  if (predecessor && predecessor->first_output_seq) return predecessor->next_output_seq();
+  std::optional<std::string_view> bytes = get(read_txn(), store.meta, kMetaNextOutputSeq);
   if (!bytes) return kFirstOutputSeq;
   if (bytes->size() != 8) fatal(store.meta, kMetaNextOutputSeq, "next output seq of the wrong length");
   return read_be(*bytes);
@@ -1084,33 +1168,104 @@ std::size_t StateStore::Batch::Impl::estimated_bytes() const {
 
 Status StateStore::Batch::commit(Durability durability) {
   Impl& b = *impl_;
-  PAYDIST_INVARIANT(!b.committed && b.txn.active());
+  PAYDIST_INVARIANT(!b.committed && b.holds_writer);
+  b.settle_predecessor();
+  Status s = b.commit_now(durability);
+  b.end();
+  return s;
+}
+
+// The commit itself, on whichever thread runs it; the predecessor is settled.
+Status StateStore::Batch::Impl::commit_now(Durability durability) {
+  {
+    std::lock_guard lock{store.commit_mutex};
+    if (store.background_failure)
+      return Error{fmt::format("not committed: an earlier commit failed: {}", *store.background_failure)};
+  }
+  PAYDIST_INVARIANT(!doomed);
+  reader.reset();  // the writer reads its own transaction; a map growth needs no reader
+  txn = store.begin_write();
   std::string scratch;
   for (;;) {
-    WriteFailure failure = b.write_all(scratch);
+    WriteFailure failure = write_all(scratch);
     if (failure.rc == 0) {
-      b.store.set_durability(durability);
-      failure.rc = b.txn.commit();
+      store.set_durability(durability);
+      failure.rc = txn.commit();
       if (failure.rc == 0) {
-        b.store.unsynced = durability == Durability::buffered;
+        store.unsynced = durability == Durability::buffered;
         break;
       }
     }
-    b.txn.abort();
-    if (failure.rc != MDB_MAP_FULL) {
-      b.end();
-      return b.store.commit_error(failure);
-    }
-    if (Status s = b.store.grow_map(b.estimated_bytes()); !s) {
-      b.end();
-      return s;
-    }
-    // Still the only writer: the gate keeps out this process's other threads and the
-    // writer lock file other processes, so the new transaction sees what the old one read.
-    b.txn = b.store.begin_write();
+    txn.abort();
+    if (failure.rc != MDB_MAP_FULL) return store.commit_error(failure);
+    if (Status s = store.grow_map(estimated_bytes()); !s) return s;
+    // Still the only writer: the gate (or the committer) keeps out this process's other
+    // writers and the writer lock file other processes.
+    txn = store.begin_write();
   }
-  b.committed = true;
-  b.end();
+  committed = true;
+  return Ok{};
+}
+
+void StateStore::Batch::commit_in_background(std::unique_ptr<Batch> batch, Durability durability,
+                                             std::function<void(Status, Batch&)> then) {
+  Impl& b = *batch->impl_;
+  StateStore::Impl& store = b.store;
+  PAYDIST_INVARIANT(!b.committed && b.holds_writer);
+  b.settle_predecessor();  // at most one batch in flight
+  b.reader.reset();
+  std::unique_lock lock{store.commit_mutex};
+  if (store.background_failure || b.doomed) {
+    const std::string reason = store.background_failure.value_or("an earlier commit failed");
+    lock.unlock();
+    b.end();
+    then(Error{fmt::format("not committed: an earlier commit failed: {}", reason)}, *batch);
+    return;
+  }
+  PAYDIST_INVARIANT(!store.queued);
+  store.in_flight = batch->impl_;
+  // The next begin() may start now: it reads this batch's writes through `in_flight`.
+  b.holds_writer = false;
+  store.release_writer();
+  store.queued = StateStore::Impl::Job{std::move(batch), durability, std::move(then)};
+  if (!store.committer.joinable()) store.committer = std::thread([&store] { store.run_committer(); });
+  lock.unlock();
+  store.commit_changed.notify_all();
+}
+
+void StateStore::Impl::run_committer() {
+  std::unique_lock lock{commit_mutex};
+  for (;;) {
+    commit_changed.wait(lock, [&] { return stopping || queued.has_value(); });
+    if (!queued) return;  // stopping, nothing left
+    Job job = std::move(*queued);
+    queued.reset();
+    running = true;
+    lock.unlock();
+    Batch::Impl& b = *job.batch->impl_;
+    Status s = b.commit_now(job.durability);
+    lock.lock();
+    if (!s && !background_failure) background_failure = s.error();
+    b.background_done = true;
+    lock.unlock();
+    commit_changed.notify_all();
+    job.then(std::move(s), *job.batch);
+    job.batch.reset();
+    lock.lock();
+    running = false;
+    commit_changed.notify_all();
+  }
+}
+
+void StateStore::Impl::wait_in_flight(std::unique_lock<std::mutex>& lock) {
+  commit_changed.wait(lock, [&] { return !queued && !running; });
+}
+
+Status StateStore::wait_for_commits() {
+  std::unique_lock lock{impl_->commit_mutex};
+  impl_->wait_in_flight(lock);
+  impl_->in_flight.reset();
+  if (impl_->background_failure) return Error{*impl_->background_failure};
   return Ok{};
 }
 

@@ -104,6 +104,10 @@ class StateStore {
   // The account's kept audit entries, oldest first (`paydist explain`).
   std::vector<HistoryEntry> read_history(const AccountId& id);
 
+  // Waits until no batch is committing in the background. An Error: a background commit
+  // failed (the store commits nothing more; the process should stop and restart).
+  Status wait_for_commits();
+
   // Deletes outbox entries with seq <= through_seq and records output file lengths, in one
   // synced transaction (the file connector calls this after it fsynced the files).
   Status acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks);
@@ -145,14 +149,25 @@ class StateStore::Batch : public StateAccess {
   void for_each_output(const std::function<void(const QueuedOutput&)>& visit) const;
 
   // Writes everything in one LMDB transaction; on MDB_MAP_FULL grows the map and retries.
-  // Either way the batch is over afterwards (on an Error nothing was written).
+  // Either way the batch is over afterwards (on an Error nothing was written). Waits for a
+  // background commit begun before this batch.
   Status commit(Durability durability);
 
+  // commit() on the store's committer thread, so that the caller can apply the next batch
+  // while LMDB writes and syncs this one. Returns at once (after the commit before this
+  // one finished: at most one is in flight). The next begin() reads this batch's writes
+  // until they are committed. `then` runs on the committer thread with the commit's status,
+  // the batch still alive (for_each_output), before the batch is destroyed there. After a
+  // failed background commit nothing else commits (StateStore::wait_for_commits says why).
+  static void commit_in_background(std::unique_ptr<Batch> batch, Durability durability,
+                                   std::function<void(Status, Batch&)> then);
+
   struct Impl;
-  explicit Batch(std::unique_ptr<Impl> impl);
+  explicit Batch(std::shared_ptr<Impl> impl);
 
  private:
-  std::unique_ptr<Impl> impl_;
+  friend struct StateStore::Impl;  // the committer thread
+  std::shared_ptr<Impl> impl_;  // shared with the batch begun after it, while it commits
 };
 
 }  // namespace paydist

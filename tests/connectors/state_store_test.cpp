@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <vector>
+#include <mutex>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -864,6 +867,102 @@ TEST_F(StateStoreTest, HistoryOfABatchNotCommittedIsNotKept) {
     append_entries(*batch, a, 2);
   }
   EXPECT_TRUE(store->read_history(acc("A1")).empty());
+}
+
+// ---- background commits ----
+
+// A committer callback that records what it saw, for the test thread to wait on.
+struct Committed {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> results;  // "ok:<outputs>" or the error
+  void record(Status s, StateStore::Batch& batch) {
+    std::size_t outputs = 0;
+    batch.for_each_output([&](const QueuedOutput&) { ++outputs; });
+    std::lock_guard lock{mutex};
+    results.push_back(s ? fmt::format("ok:{}", outputs) : s.error());
+    changed.notify_all();
+  }
+  auto callback() {
+    return [this](Status s, StateStore::Batch& batch) { record(std::move(s), batch); };
+  }
+};
+
+TEST_F(StateStoreTest, ABatchBegunDuringABackgroundCommitReadsItsWrites) {
+  auto store = open_store();
+  Committed committed;
+  const AccountId id = acc("A1");
+  auto first = store->begin(0);
+  first->store_account(make_account("A1", 0, day(2025, 3, 1)), std::nullopt);
+  first->mark_event_accepted(EventScope{&id}, ev("E1"));
+  first->store_timeline(TimelineState{day(2025, 2, 1), 1});
+  first->add_output(OutputTopic::activities, "A1", "{\"n\":1}");
+  first->add_output(OutputTopic::activities, "A1", "{\"n\":2}");
+  StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
+
+  auto second = store->begin(0);  // does not wait for the commit
+  EXPECT_EQ(second->load_account(id), make_account("A1", 0, day(2025, 3, 1)));
+  EXPECT_TRUE(second->event_accepted(EventScope{&id}, ev("E1")));
+  EXPECT_EQ(second->timeline(), (TimelineState{day(2025, 2, 1), 1}));
+  second->add_output(OutputTopic::activities, "A1", "{\"n\":3}");
+  // The deadline index waits for the first commit, then reads it from LMDB.
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 3, 1)), day(2025, 3, 1), 0, "A1");
+  Account changed = make_account("A1", 0, day(2025, 4, 1));
+  second->store_account(changed, day(2025, 3, 1));
+  StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
+  ASSERT_TRUE(store->wait_for_commits());
+
+  EXPECT_EQ(committed.results, (std::vector<std::string>{"ok:2", "ok:1"}));
+  EXPECT_EQ(store->read_account(id), changed);
+  std::vector<PendingOutput> outbox = store->read_outbox(10);
+  ASSERT_EQ(outbox.size(), 3u);
+  EXPECT_EQ(outbox[2].json, "{\"n\":3}");
+  EXPECT_EQ(outbox[2].seq, outbox[0].seq + 2);  // the second batch numbered on from the first
+  auto third = store->begin(0);
+  EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 4, 1), 0, "A1");
+}
+
+TEST_F(StateStoreTest, BackgroundCommitsGrowTheMapWhileTheNextBatchReads) {
+  auto store = open_store(StoreOptions{.initial_map_bytes = 64 * 1024});
+  Committed committed;
+  constexpr int kAccounts = 600;
+  constexpr int kRounds = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    auto batch = store->begin(0);
+    for (int i = 0; i < kAccounts; ++i) {
+      const std::string id = fmt::format("ACC{}", i);
+      std::optional<Account> a = batch->load_account(acc(id.c_str()));
+      if (round > 0) {
+        ASSERT_TRUE(a) << id << " round " << round;
+        ASSERT_EQ(a->payments.size(), static_cast<std::size_t>(round)) << id;
+      }
+      if (!a) a = make_account(id.c_str(), static_cast<std::uint64_t>(i));
+      a->payments.push_back(PaymentRecord{PaymentId::parse(fmt::format("P{}", round)).value(),
+                                          Money::from_cents(100),
+                                          {{ObligationId::parse("OB1").value(), Component::tax, Money::from_cents(100)}},
+                                          Money::zero(),
+                                          false});
+      batch->store_account(*a, std::nullopt);
+      batch->add_output(OutputTopic::distributions, id, std::string(300, 'd'));
+    }
+    StateStore::Batch::commit_in_background(std::move(batch), Durability::synced, committed.callback());
+  }
+  ASSERT_TRUE(store->wait_for_commits());
+  EXPECT_EQ(committed.results.size(), static_cast<std::size_t>(kRounds));
+  for (const std::string& r : committed.results) EXPECT_EQ(r, fmt::format("ok:{}", kAccounts));
+  EXPECT_EQ(store->read_account(acc("ACC599"))->payments.size(), static_cast<std::size_t>(kRounds));
+  EXPECT_EQ(store->read_outbox(10'000).size(), static_cast<std::size_t>(kAccounts * kRounds));
+}
+
+TEST_F(StateStoreTest, AStoreClosedWithACommitInFlightFinishesIt) {
+  {
+    auto store = open_store();
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A1", 0), std::nullopt);
+    StateStore::Batch::commit_in_background(std::move(batch), Durability::buffered, [](Status, StateStore::Batch&) {});
+  }
+  auto store = open_store();
+  EXPECT_TRUE(store->read_account(acc("A1")));
 }
 
 }  // namespace
