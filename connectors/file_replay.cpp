@@ -1,7 +1,9 @@
 // connectors/file_replay.cpp: the file connector behind `paydist replay` (contract 5, and
 // contract 6 "Outputs and files"). Reads files line by line, hands each line to the codec and
 // the Processor, batches the results into LMDB transactions with the file position, and
-// moves the outbox to the output files. Decides no business rule.
+// moves the outbox to the output files. Decides no business rule. Reading and decoding run
+// one thread ahead of the rest (ReadAhead below); the order and every decision stay as if
+// the apply loop read each line itself.
 //
 // Crash safety. Every batch goes through the same four steps:
 //   1. one LMDB write transaction holds the batch's state, its file position and its
@@ -33,11 +35,16 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -83,6 +90,8 @@ class Fd {
   int fd_ = -1;
 };
 
+using Sha256Digest = std::array<std::uint8_t, 32>;
+
 // SHA-256 over the bytes of a file consumed so far (OpenSSL EVP).
 class Sha256 {
  public:
@@ -99,11 +108,11 @@ class Sha256 {
     if (size > 0) PAYDIST_INVARIANT(EVP_DigestUpdate(ctx_, data, size) == 1);
   }
   // The digest of everything so far; the running hash goes on unchanged.
-  std::array<std::uint8_t, 32> digest() const {
+  Sha256Digest digest() const {
     EVP_MD_CTX* copy = EVP_MD_CTX_new();
     PAYDIST_INVARIANT(copy != nullptr);
     PAYDIST_INVARIANT(EVP_MD_CTX_copy_ex(copy, ctx_) == 1);
-    std::array<std::uint8_t, 32> out{};
+    Sha256Digest out{};
     unsigned int size = 0;
     PAYDIST_INVARIANT(EVP_DigestFinal_ex(copy, out.data(), &size) == 1);
     PAYDIST_INVARIANT(size == out.size());
@@ -218,6 +227,131 @@ class LineReader {
   std::string carry_;  // a line that spans buffer refills
 };
 
+// ---- reading ahead ----
+//
+// Reading, hashing and above all decoding a line need nothing of the state, so a thread of
+// their own does them for the lines ahead of the one being applied, and hands them over in
+// chunks through a short queue: memory stays flat whatever the file's size. The apply loop
+// still decides everything else (positions, batches, rejects) line by line, as before.
+
+// One line read ahead, as the apply loop needs it.
+struct ReadLine {
+  std::size_t text_begin = 0;  // into Chunk::text
+  std::size_t text_size = 0;
+  std::uint64_t raw_bytes = 0;  // as Line::raw_bytes
+  bool blank = false;
+  DecodedLine decoded;  // when not blank
+  // The file's SHA-256 through this line (positioned files only): a batch may end after
+  // any line, and by then the reader's running hash is further on.
+  Sha256Digest sha256_after{};
+};
+
+struct Chunk {
+  std::string text;  // the lines' texts, back to back
+  std::vector<ReadLine> lines;
+  bool last = false;             // nothing follows: the end of the file, or a failure below
+  Status failure = Ok{};         // a read error after the lines: the apply loop's error
+  std::exception_ptr exception;  // an exception thrown reading or decoding after the lines
+  std::string_view text_of(const ReadLine& line) const { return {text.data() + line.text_begin, line.text_size}; }
+};
+
+// Runs a LineReader and the Decoder a few chunks ahead of next(), on a thread of its own.
+// The destructor stops and joins the thread, also when the apply loop leaves early (an
+// error, an exception), so the thread never outlives the reader, hash and decoder it uses;
+// nobody else touches them meanwhile, and the two threads share nothing but the queue.
+// Only a regular file is read ahead: the next line of a pipe or a device may be long in
+// coming, so there next() reads one line itself, as the apply loop always did (no line
+// waits for others, no thread is left blocked in read() when the loop stops early).
+class ReadAhead {
+ public:
+  ReadAhead(LineReader& reader, const Sha256& hash, Decoder& decoder, bool regular_file)
+      : reader_(reader), hash_(hash), decoder_(decoder), digests_(regular_file) {
+    if (regular_file) thread_ = std::thread([this] { run(); });
+  }
+  ~ReadAhead() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock{mutex_};
+      stopped_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // The next chunk in file order; after the one marked `last` there is none.
+  Chunk next() {
+    Chunk chunk;
+    if (!thread_.joinable()) {
+      fill(chunk, 1);
+      return chunk;
+    }
+    std::unique_lock lock{mutex_};
+    changed_.wait(lock, [&] { return !ready_.empty(); });
+    chunk = std::move(ready_.front());
+    ready_.pop_front();
+    changed_.notify_all();
+    return chunk;
+  }
+
+ private:
+  // ~2k lines a chunk, 4 waiting: a few MB at most, and few enough hand-overs that the
+  // lock costs nothing.
+  static constexpr std::size_t kChunkLines = 2048;
+  static constexpr std::size_t kChunkTextBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kChunksAhead = 4;
+
+  void run() {
+    for (bool last = false; !last;) {
+      Chunk chunk;
+      try {
+        fill(chunk, kChunkLines);
+      } catch (...) {
+        chunk.exception = std::current_exception();
+        chunk.last = true;
+      }
+      last = chunk.last;
+      std::unique_lock lock{mutex_};
+      changed_.wait(lock, [&] { return stopped_ || ready_.size() < kChunksAhead; });
+      if (stopped_) return;  // the apply loop is gone: nobody wants the rest
+      ready_.push_back(std::move(chunk));
+      changed_.notify_all();
+    }
+  }
+
+  void fill(Chunk& chunk, std::size_t lines_max) {
+    chunk.lines.reserve(lines_max);
+    Line line;
+    while (chunk.lines.size() < lines_max && chunk.text.size() < kChunkTextBytes) {
+      Result<bool> more = reader_.next(line);
+      if (!more || !*more) {
+        if (!more) chunk.failure = Error{more.error()};
+        chunk.last = true;
+        return;
+      }
+      ReadLine& read = chunk.lines.emplace_back();
+      read.text_begin = chunk.text.size();
+      read.text_size = line.text.size();
+      chunk.text.append(line.text);
+      read.raw_bytes = line.raw_bytes;
+      read.blank = is_blank(line.text);
+      if (!read.blank) read.decoded = decoder_.decode(line.text);
+      if (digests_) read.sha256_after = hash_.digest();
+    }
+  }
+
+  LineReader& reader_;
+  const Sha256& hash_;  // the one reader_ updates
+  Decoder& decoder_;
+  const bool digests_;
+  std::mutex mutex_;
+  std::condition_variable changed_;  // a chunk taken or added, or stopped_ set
+  std::deque<Chunk> ready_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
 struct OutputFile {
   OutputTopic topic;
   std::string path;       // as built from --out
@@ -244,6 +378,7 @@ struct InputFile {
   bool positioned = false;  // a regular file: its position is stored
   std::uint64_t line_number = 0;
   std::uint64_t bytes_consumed = 0;
+  Sha256Digest sha256{};    // of the first bytes_consumed bytes (positioned files)
 };
 
 }  // namespace
@@ -255,7 +390,7 @@ struct FileReplay::Impl {
   StateStore& store;
   const Rules& rules;
   ReplayOptions options;
-  Decoder decoder;
+  Decoder decoder;  // the read-ahead thread's while a file replays
   std::vector<OutputFile> outputs;
   bool opened = false;
 
@@ -285,6 +420,16 @@ struct FileReplay::Impl {
   // commit (or acknowledge_written() at the end of a file).
   std::optional<std::uint64_t> unacknowledged_through;
 
+  // Background commits (StateStore::Batch::commit_in_background): the committer thread
+  // commits batch N and writes its outputs (after_commit) while this thread applies batch
+  // N+1. What after_commit leaves here is read only after store.wait_for_commits()
+  // (finish_background), which orders it before.
+  Status background_status = Ok{};
+  std::exception_ptr background_exception;  // a test's simulated crash, carried over
+  std::uint64_t background_outputs = 0;     // outputs written there since the last finish
+  void after_commit(Status committed, const StateStore::Batch& done);
+  Status finish_background();
+
   Status open_outputs();
   Status record_marks_and_recover();
   Status flush_outbox();
@@ -299,11 +444,11 @@ struct FileReplay::Impl {
 
   Status replay(InputFile& file);
   Result<bool> position_reader(InputFile& file, int fd, Sha256& hash);
-  Status handle_line(const InputFile& file, std::string_view text);
+  Status handle_line(const InputFile& file, const ReadLine& line, std::string_view text);
   void reject(const InputFile& file, const DecodedLine& decoded, std::string_view text, const std::string& reason);
   void emit(const Outputs& outputs);
   StateStore::Batch& current_batch();
-  Status commit(const InputFile& file, const Sha256& hash);
+  Status commit(const InputFile& file);
 };
 
 // ---- output files and the outbox ----
@@ -391,7 +536,7 @@ Status FileReplay::Impl::write_pending(std::size_t entries) {
     file.unsynced = false;
   }
   stage(ReplayStage::outputs_synced);
-  summary.outputs_written += entries;
+  background_outputs += entries;  // this thread or the committer: finish_background() adds it up
   return Ok{};
 }
 
@@ -514,22 +659,49 @@ StateStore::Batch& FileReplay::Impl::current_batch() {
   return *batch;
 }
 
-Status FileReplay::Impl::commit(const InputFile& file, const Sha256& hash) {
+Status FileReplay::Impl::commit(const InputFile& file) {
   if (!batch) return Ok{};
   if (file.positioned)
-    batch->set_file_position(FilePosition{file.real_path, file.line_number, file.bytes_consumed, hash.digest()});
-  if (unacknowledged_through) batch->acknowledge_outbox(*unacknowledged_through, marks());
-  Status committed = batch->commit(Durability::synced);
-  if (!committed) {
+    batch->set_file_position(FilePosition{file.real_path, file.line_number, file.bytes_consumed, file.sha256});
+  // The batch before this one is committed and its outputs written (steps 1-3), so their
+  // acknowledgement (step 4) rides in this one, as it always did; only now the commit and
+  // the writing of batch N overlap the applying of batch N+1.
+  if (Status s = finish_background(); !s) {
     batch.reset();
-    return Error{fmt::format("state: commit failed: {}", committed.error())};
+    return s;
   }
+  if (unacknowledged_through) batch->acknowledge_outbox(*unacknowledged_through, marks());
   unacknowledged_through.reset();
-  stage(ReplayStage::batch_committed);
-  Status flushed = flush_committed(*batch);
-  batch.reset();
-  if (!flushed) return flushed;
+  StateStore::Batch::commit_in_background(
+      std::move(batch), Durability::synced,
+      [this](Status committed, StateStore::Batch& done) { after_commit(std::move(committed), done); });
   progress();
+  return Ok{};
+}
+
+// On the committer thread: steps 2 and 3 for the batch just committed (step 1).
+void FileReplay::Impl::after_commit(Status committed, const StateStore::Batch& done) {
+  try {
+    if (!committed) {
+      background_status = Error{fmt::format("state: commit failed: {}", committed.error())};
+      return;
+    }
+    stage(ReplayStage::batch_committed);
+    // A failed write stops the replay before another batch is handed over, so the outbox
+    // holds this batch's outputs only.
+    PAYDIST_INVARIANT(outbox_drained);
+    if (Status flushed = flush_committed(done); !flushed) background_status = flushed;
+  } catch (...) {
+    background_exception = std::current_exception();
+  }
+}
+
+Status FileReplay::Impl::finish_background() {
+  Status waited = store.wait_for_commits();
+  summary.outputs_written += std::exchange(background_outputs, 0);
+  if (background_exception) std::rethrow_exception(std::exchange(background_exception, nullptr));
+  if (!background_status) return std::exchange(background_status, Ok{});
+  if (!waited) return Error{fmt::format("state: commit failed: {}", waited.error())};
   return Ok{};
 }
 
@@ -557,15 +729,15 @@ void FileReplay::Impl::reject(const InputFile& file, const DecodedLine& decoded,
 }
 
 // contract 6, input handling: envelope checks, then the redelivery check, then the rest.
-Status FileReplay::Impl::handle_line(const InputFile& file, std::string_view text) {
+Status FileReplay::Impl::handle_line(const InputFile& file, const ReadLine& line, std::string_view text) {
   ++summary.lines;
-  if (is_blank(text)) {
+  if (line.blank) {
     ++summary.blank;
     return Ok{};
   }
   StateStore::Batch& b = current_batch();
   ++batch_lines;
-  const DecodedLine decoded = decoder.decode(text);
+  const DecodedLine& decoded = line.decoded;
   if (!decoded.envelope_ok) {
     reject(file, decoded, text, decoded.message.error());
     return Ok{};
@@ -614,37 +786,44 @@ Status FileReplay::Impl::replay(InputFile& file) {
     Result<bool> has_new = position_reader(file, fd.get(), hash);
     if (!has_new) return Error{has_new.error()};
     if (!*has_new) return Ok{};
+    file.sha256 = hash.digest();
   }
   // One byte over the limit is enough for the codec to reject the line by its size.
   const std::size_t text_bytes_max = rules.max_message_bytes < SIZE_MAX ? rules.max_message_bytes + 1 : SIZE_MAX;
   LineReader reader{fd.get(), file.path, text_bytes_max, hash};
-  Line line;
+  ReadAhead ahead{reader, hash, decoder, file.positioned};  // uses reader and hash from here on
   std::uint64_t lines_since_check = 0;
   std::uint64_t lines_since_progress = 0;
-  for (;;) {
-    Result<bool> more = reader.next(line);
-    if (!more) return Error{more.error()};
-    if (!*more) break;
-    ++file.line_number;
-    file.bytes_consumed += line.raw_bytes;
-    if (Status s = handle_line(file, line.text); !s) return s;
-    ++lines_since_progress;
-    if (++lines_since_check < kLinesPerClockCheck && batch_lines < options.batch_lines_max) continue;
-    lines_since_check = 0;
-    const bool batch_full = batch_lines >= options.batch_lines_max;
-    const bool batch_old =
-        batch && Clock::now() - batch_started >= std::chrono::milliseconds{options.batch_interval_ms};
-    if (batch_full || batch_old) {
-      if (Status s = commit(file, hash); !s) return s;
-      lines_since_progress = 0;
-    } else if (lines_since_progress >= kLinesPerProgress) {
-      progress();
-      lines_since_progress = 0;
+  for (bool last = false; !last;) {
+    const Chunk chunk = ahead.next();
+    for (const ReadLine& line : chunk.lines) {
+      ++file.line_number;
+      file.bytes_consumed += line.raw_bytes;
+      file.sha256 = line.sha256_after;
+      if (Status s = handle_line(file, line, chunk.text_of(line)); !s) return s;
+      ++lines_since_progress;
+      if (++lines_since_check < kLinesPerClockCheck && batch_lines < options.batch_lines_max) continue;
+      lines_since_check = 0;
+      const bool batch_full = batch_lines >= options.batch_lines_max;
+      const bool batch_old =
+          batch && Clock::now() - batch_started >= std::chrono::milliseconds{options.batch_interval_ms};
+      if (batch_full || batch_old) {
+        if (Status s = commit(file); !s) return s;
+        lines_since_progress = 0;
+      } else if (lines_since_progress >= kLinesPerProgress) {
+        progress();
+        lines_since_progress = 0;
+      }
     }
+    // A failure reading (or decoding) the line after these ends the file as it would have.
+    if (chunk.exception) std::rethrow_exception(chunk.exception);
+    if (!chunk.failure) return chunk.failure;
+    last = chunk.last;
   }
   // The file's last lines (blank ones too) move its position: commit even an empty batch.
   if (file.positioned) current_batch();
-  if (Status s = commit(file, hash); !s) return s;
+  if (Status s = commit(file); !s) return s;
+  if (Status s = finish_background(); !s) return s;
   return acknowledge_written();
 }
 
@@ -671,8 +850,14 @@ Status FileReplay::replay_file(const std::string& path) {
   InputFile file;
   file.path = path;
   ++impl_->summary.files;
+  // However replay() ends (an error, an exception), no commit of ours is left running.
+  struct Finish {
+    Impl& impl;
+    ~Finish() { (void)impl.store.wait_for_commits(); }
+  } finish{*impl_};
   Status s = impl_->replay(file);
   impl_->batch.reset();  // on an error, whatever the batch held is dropped, never half-stored
+  if (Status background = impl_->finish_background(); s && !background) s = background;
   impl_->progress();
   return s;
 }

@@ -439,6 +439,8 @@ struct StateStore::Impl {
       commit_changed.notify_all();
       committer.join();
     }
+    // Before the buffers it gives back (declared after it) are gone, and before the env.
+    in_flight.reset();
     // mdb_env_close does not flush: a run that ends on buffered commits is made durable here.
     if (env != nullptr && unsynced) {
       if (int rc = mdb_env_sync(env, 1); rc != 0)

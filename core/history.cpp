@@ -1,17 +1,87 @@
 // core/history.cpp: renders what one cause did to an account as audit lines.
+//
+// With history on this runs for every message, so it writes straight into the one entry
+// string: put() appends text, money, dates, ids and numbers with no format string to parse
+// and no temporary strings. The text is stored history: keep it the same byte for byte.
 #include "core/history.h"
 
 #include <algorithm>
-#include <iterator>
+#include <charconv>
+#include <string_view>
+#include <type_traits>
 
 #include "core/instalments.h"
 
 namespace paydist {
 namespace {
 
-using Out = std::back_insert_iterator<std::string>;
+// YYYY-MM-DD, as Date::append_to writes it ("{:04}-{:02}-{:02}"), digit by digit. A year
+// outside 0-9999 (past the contract's range) takes Date::append_to itself.
+void put_date(std::string& out, Date d) {
+  const CivilDate c = d.civil();
+  if (c.year < 0 || c.year > 9999) {
+    d.append_to(out);
+    return;
+  }
+  char text[10];
+  auto two_digits = [&](std::size_t at, int value) {
+    text[at] = static_cast<char>('0' + value / 10);
+    text[at + 1] = static_cast<char>('0' + value % 10);
+  };
+  two_digits(0, c.year / 100);
+  two_digits(2, c.year % 100);
+  text[4] = '-';
+  two_digits(5, c.month);
+  text[7] = '-';
+  two_digits(8, c.day);
+  out.append(text, sizeof text);
+}
 
-std::string date_text(std::optional<Date> d) { return d ? d->to_string() : std::string{"(no business date yet)"}; }
+template <class T>
+void put_one(std::string& out, const T& value) {
+  static_assert(!std::is_same_v<T, bool>, "say what a flag means in words");
+  if constexpr (std::is_same_v<T, Money>) {
+    value.append_to(out);
+  } else if constexpr (std::is_same_v<T, Date>) {
+    put_date(out, value);
+  } else if constexpr (std::is_same_v<T, char>) {
+    out += value;
+  } else if constexpr (std::is_integral_v<T>) {
+    char text[24];
+    const char* end = std::to_chars(text, text + sizeof text, value).ptr;
+    out.append(text, static_cast<std::size_t>(end - text));
+  } else if constexpr (requires { value.view(); }) {  // the ids
+    out += value.view();
+  } else {
+    out += std::string_view{value};
+  }
+}
+
+// Appends each value as fmt's "{}" would write it.
+template <class... T>
+void put(std::string& out, const T&... values) {
+  (put_one(out, values), ...);
+}
+
+template <class Id>
+void put_or_unknown(std::string& out, const std::optional<Id>& id) {
+  if (id)
+    put(out, *id);
+  else
+    out += '?';
+}
+
+void put_ids(std::string& out, const std::vector<ObligationId>& ids) {
+  const std::size_t start = out.size();
+  for (const ObligationId& id : ids) {
+    if (out.size() != start) out += ", ";
+    out += id.view();
+  }
+}
+
+void put_amounts(std::string& out, const Amounts& a) {
+  put(out, "tax ", a.tax, " penalty ", a.penalty, " interest ", a.interest);
+}
 
 const char* method_name(PaymentMethod m) {
   switch (m) {
@@ -26,150 +96,166 @@ const char* method_name(PaymentMethod m) {
   return "?";
 }
 
-std::string amounts_text(const Amounts& a) {
-  return fmt::format("tax {} penalty {} interest {}", a.tax, a.penalty, a.interest);
-}
-
-std::string ids_text(const std::vector<ObligationId>& ids) {
-  std::string out;
-  for (const ObligationId& id : ids) {
-    if (!out.empty()) out += ", ";
-    out += id.str();
-  }
-  return out;
+// "[business date] ", the start of every entry.
+void put_business_date(std::string& out, std::optional<Date> business_date) {
+  out += '[';
+  if (business_date)
+    put_date(out, *business_date);
+  else
+    out += "(no business date yet)";
+  out += "] ";
 }
 
 // The header line: what arrived.
-void header(Out out, const Message& message) {
+void header(std::string& out, const Message& message) {
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, ObligationAssessed>) {
-          fmt::format_to(out, "obligation_assessed {}: obligation {} due {}, {}{}", m.event_id, m.obligation_id,
-                         m.due_date, amounts_text(m.amounts), m.plan_eligible ? "" : ", not plan-eligible");
+          put(out, "obligation_assessed ", m.event_id, ": obligation ", m.obligation_id, " due ", m.due_date, ", ");
+          put_amounts(out, m.amounts);
+          if (!m.plan_eligible) out += ", not plan-eligible";
         } else if constexpr (std::is_same_v<T, ObligationAdjusted>) {
-          fmt::format_to(out, "obligation_adjusted {}: obligation {} by {}", m.event_id, m.obligation_id,
-                         amounts_text(m.deltas));
+          put(out, "obligation_adjusted ", m.event_id, ": obligation ", m.obligation_id, " by ");
+          put_amounts(out, m.deltas);
         } else if constexpr (std::is_same_v<T, ArrangementCreated>) {
-          fmt::format_to(out, "arrangement_created {}: {} arrangement {} covering {}", m.event_id, to_string(m.kind),
-                         m.arrangement_id, ids_text(m.covered_obligations));
-          if (m.settlement_amount) fmt::format_to(out, ", settlement {}", *m.settlement_amount);
+          put(out, "arrangement_created ", m.event_id, ": ", to_string(m.kind), " arrangement ", m.arrangement_id,
+              " covering ");
+          put_ids(out, m.covered_obligations);
+          if (m.settlement_amount) put(out, ", settlement ", *m.settlement_amount);
         } else if constexpr (std::is_same_v<T, ArrangementActivated>) {
-          fmt::format_to(out, "arrangement_activated {}: arrangement {}", m.event_id, m.arrangement_id);
+          put(out, "arrangement_activated ", m.event_id, ": arrangement ", m.arrangement_id);
         } else if constexpr (std::is_same_v<T, ArrangementUpdated>) {
-          fmt::format_to(out, "arrangement_updated {}: arrangement {}{}{}", m.event_id, m.arrangement_id,
-                         m.covered_obligations ? ", covers " + ids_text(*m.covered_obligations) : "",
-                         m.schedule ? fmt::format(", new schedule of {} instalments", m.schedule->size()) : "");
+          put(out, "arrangement_updated ", m.event_id, ": arrangement ", m.arrangement_id);
+          if (m.covered_obligations) {
+            out += ", covers ";
+            put_ids(out, *m.covered_obligations);
+          }
+          if (m.schedule) put(out, ", new schedule of ", m.schedule->size(), " instalments");
         } else if constexpr (std::is_same_v<T, InstalmentSkipped>) {
-          fmt::format_to(out, "instalment_skipped {}: arrangement {} instalment due {}", m.event_id, m.arrangement_id,
-                         m.due_date);
+          put(out, "instalment_skipped ", m.event_id, ": arrangement ", m.arrangement_id, " instalment due ",
+              m.due_date);
         } else if constexpr (std::is_same_v<T, ArrangementReview>) {
-          fmt::format_to(out, "arrangement_review {}: arrangement {} requested by {}", m.event_id, m.arrangement_id,
-                         to_string(m.requested_by));
+          put(out, "arrangement_review ", m.event_id, ": arrangement ", m.arrangement_id, " requested by ",
+              to_string(m.requested_by));
         } else if constexpr (std::is_same_v<T, ArrangementCancelled>) {
-          fmt::format_to(out, "arrangement_cancelled {}: arrangement {}", m.event_id, m.arrangement_id);
+          put(out, "arrangement_cancelled ", m.event_id, ": arrangement ", m.arrangement_id);
         } else if constexpr (std::is_same_v<T, Payment>) {
-          fmt::format_to(out, "payment {}: {} of {} by {}, received {}", m.event_id, m.payment_id, m.amount,
-                         method_name(m.method), m.received_date);
-          if (m.obligation_id) fmt::format_to(out, ", for obligation {}", *m.obligation_id);
-          if (m.arrangement_id) fmt::format_to(out, ", for arrangement {}", *m.arrangement_id);
+          put(out, "payment ", m.event_id, ": ", m.payment_id, " of ", m.amount, " by ", method_name(m.method),
+              ", received ", m.received_date);
+          if (m.obligation_id) put(out, ", for obligation ", *m.obligation_id);
+          if (m.arrangement_id) put(out, ", for arrangement ", *m.arrangement_id);
         } else if constexpr (std::is_same_v<T, PaymentReturned>) {
-          fmt::format_to(out, "payment_returned {}: {} returned {} with reason {}", m.event_id, m.payment_id,
-                         m.return_date, m.reason_code);
+          put(out, "payment_returned ", m.event_id, ": ", m.payment_id, " returned ", m.return_date,
+              " with reason ", m.reason_code);
         } else {
-          fmt::format_to(out, "business_date {}: {}", m.event_id, m.date);
+          put(out, "business_date ", m.event_id, ": ", m.date);
         }
       },
       message);
 }
 
-// contract 3 steps 1-3: which step paid each line, inferred from the payment and the
-// arrangements as they were before it.
-std::vector<std::string> line_steps(const Payment& p, const AccountSnapshot& before, const Account& after,
-                                    const std::vector<DistributionLine>& lines) {
-  auto step2_owner = [&](const ObligationId& id) -> const Arrangement* {
-    for (std::size_t i = 0; i < before.arrangements.size(); ++i) {
-      const auto& view = before.arrangements[i];
-      if (view.status != ArrangementStatus::current && view.status != ArrangementStatus::broken) continue;
-      if (p.arrangement_id && after.arrangements[i].id != *p.arrangement_id) continue;
-      if (std::find(view.covered.begin(), view.covered.end(), id) != view.covered.end()) return &after.arrangements[i];
-    }
-    return nullptr;
-  };
-  std::vector<std::string> steps;
-  int phase = p.obligation_id ? 1 : 2;
-  for (const DistributionLine& line : lines) {
-    if (phase == 1 && line.obligation_id == *p.obligation_id) {
-      steps.emplace_back("step 1: designated obligation");
-      continue;
-    }
-    if (phase < 3) {
-      phase = 2;
-      if (const Arrangement* owner = step2_owner(line.obligation_id)) {
-        steps.push_back(fmt::format("step 2: covered by arrangement {}", owner->id));
-        continue;
-      }
-    }
-    phase = 3;
-    steps.emplace_back("step 3: oldest due date first");
+// contract 3 step 2: the arrangement that, as it was before the payment, covered the line's
+// obligation and could take the payment.
+const Arrangement* step2_owner(const Payment& p, const ObligationId& id, const AccountSnapshot& before,
+                               const Account& after) {
+  for (std::size_t i = 0; i < before.arrangements.size(); ++i) {
+    const AccountSnapshot::ArrangementView& view = before.arrangements[i];
+    if (view.status != ArrangementStatus::current && view.status != ArrangementStatus::broken) continue;
+    if (p.arrangement_id && after.arrangements[i].id != *p.arrangement_id) continue;
+    const auto first = before.covered.begin() + view.covered_begin;
+    const auto last = before.covered.begin() + view.covered_end;
+    if (std::find(first, last, id) != last) return &after.arrangements[i];
   }
-  return steps;
+  return nullptr;
 }
 
-void describe_distribution(Out out, const Distribution& d, const Message* message, const AccountSnapshot& before,
-                           const Account& after) {
+// contract 3 steps 1-3: which step paid a line, inferred from the payment and the
+// arrangements as they were before it. Lines come in payment order and the step only moves
+// on, so `phase` carries it from one line to the next (start: 1 with a designated
+// obligation, else 2).
+void put_step(std::string& out, const Payment& p, int& phase, const ObligationId& line_obligation,
+              const AccountSnapshot& before, const Account& after) {
+  if (phase == 1 && line_obligation == *p.obligation_id) {
+    out += "step 1: designated obligation";
+    return;
+  }
+  if (phase < 3) {
+    phase = 2;
+    if (const Arrangement* owner = step2_owner(p, line_obligation, before, after)) {
+      put(out, "step 2: covered by arrangement ", owner->id);
+      return;
+    }
+  }
+  phase = 3;
+  out += "step 3: oldest due date first";
+}
+
+void describe_distribution(std::string& out, const Distribution& d, const Message* message,
+                           const AccountSnapshot& before, const Account& after) {
   switch (d.kind) {
     case DistributionKind::applied: {
       const Payment* p = message ? std::get_if<Payment>(message) : nullptr;
-      std::vector<std::string> steps = p ? line_steps(*p, before, after, d.lines) : std::vector<std::string>{};
-      for (std::size_t i = 0; i < d.lines.size(); ++i)
-        fmt::format_to(out, "\n  applied {} to {} {} ({})", d.lines[i].amount, d.lines[i].obligation_id,
-                       to_string(d.lines[i].component), i < steps.size() ? steps[i] : "distribution");
-      if (d.credit.is_positive()) fmt::format_to(out, "\n  kept {} as account credit (step 4)", d.credit);
+      int phase = p && p->obligation_id ? 1 : 2;
+      for (const DistributionLine& line : d.lines) {
+        put(out, "\n  applied ", line.amount, " to ", line.obligation_id, ' ', to_string(line.component), " (");
+        if (p)
+          put_step(out, *p, phase, line.obligation_id, before, after);
+        else
+          out += "distribution";
+        out += ')';
+      }
+      if (d.credit.is_positive()) put(out, "\n  kept ", d.credit, " as account credit (step 4)");
       break;
     }
     case DistributionKind::reversed:
       for (const DistributionLine& line : d.lines)
-        fmt::format_to(out, "\n  reversed {} back onto {} {}", line.amount, line.obligation_id, to_string(line.component));
-      if (d.credit.is_positive()) fmt::format_to(out, "\n  removed {} of credit", d.credit);
+        put(out, "\n  reversed ", line.amount, " back onto ", line.obligation_id, ' ', to_string(line.component));
+      if (d.credit.is_positive()) put(out, "\n  removed ", d.credit, " of credit");
       break;
     case DistributionKind::write_off:
-      for (const DistributionLine& line : d.lines)
-        fmt::format_to(out, "\n  wrote off {} of {} {} (discount {} settled)", line.amount, line.obligation_id,
-                       to_string(line.component), d.arrangement_id ? d.arrangement_id->str() : "?");
+      for (const DistributionLine& line : d.lines) {
+        put(out, "\n  wrote off ", line.amount, " of ", line.obligation_id, ' ', to_string(line.component),
+            " (discount ");
+        put_or_unknown(out, d.arrangement_id);
+        out += " settled)";
+      }
       break;
   }
 }
 
-void describe_activity(Out out, const Activity& a, const Account& after, const Outputs& outputs, const Rules& rules) {
-  fmt::format_to(out, "\n  activity {} {}: ", to_string(a.type), a.activity_id);
+void describe_activity(std::string& out, const Activity& a, const Account& after, const Outputs& outputs,
+                       const Rules& rules) {
+  put(out, "\n  activity ", to_string(a.type), ' ', a.activity_id, ": ");
   switch (a.type) {
     case ActivityType::broken_arrangement: {
-      fmt::format_to(out, "arrangement {} broken, instalment due {} short by {}", *a.arrangement_id, a.missed_due_date,
-                     a.amount);
+      put(out, "arrangement ", *a.arrangement_id, " broken, instalment due ", a.missed_due_date, " short by ",
+          a.amount);
       const Arrangement* arr = after.find_arrangement(*a.arrangement_id);
       const Instalment* inst = nullptr;
       if (arr)
         for (const Instalment& i : arr->instalments)
           if (i.due_date == a.missed_due_date) inst = &i;
       if (a.reason_code && inst && inst->return_date)
-        fmt::format_to(out, " (rule: direct debit returned {} with reason {}, not paid again within {} days)",
-                       *inst->return_date, *a.reason_code, rules.dd_return_grace_days);
+        put(out, " (rule: direct debit returned ", *inst->return_date, " with reason ", *a.reason_code,
+            ", not paid again within ", rules.dd_return_grace_days, " days)");
       else
-        fmt::format_to(out, " (rule: unpaid {} days after its due date)", rules.cash_grace_days);
+        put(out, " (rule: unpaid ", rules.cash_grace_days, " days after its due date)");
       break;
     }
     case ActivityType::no_arrangement:
-      fmt::format_to(out, "debt {} is over the threshold {}", a.debt_balance, rules.no_arrangement_threshold);
-      if (a.trigger == NoArrangementTrigger::arrangement_cancelled)
-        fmt::format_to(out, " (rule: arrangement {} cancelled and no other pending or current arrangement)",
-                       a.arrangement_id ? a.arrangement_id->str() : "?");
-      else if (a.trigger == NoArrangementTrigger::debt_due)
-        fmt::format_to(out, " (rule: obligation {} passed its due date with a balance and no arrangement)",
-                       a.obligation_id ? a.obligation_id->str() : "?");
-      else
-        fmt::format_to(out, " (rule: obligation {} adjusted from zero to above zero with no arrangement)",
-                       a.obligation_id ? a.obligation_id->str() : "?");
+      put(out, "debt ", a.debt_balance, " is over the threshold ", rules.no_arrangement_threshold);
+      if (a.trigger == NoArrangementTrigger::arrangement_cancelled) {
+        out += " (rule: arrangement ";
+        put_or_unknown(out, a.arrangement_id);
+        out += " cancelled and no other pending or current arrangement)";
+      } else {
+        out += " (rule: obligation ";
+        put_or_unknown(out, a.obligation_id);
+        out += a.trigger == NoArrangementTrigger::debt_due
+                   ? " passed its due date with a balance and no arrangement)"
+                   : " adjusted from zero to above zero with no arrangement)";
+      }
       break;
     case ActivityType::arrangement_completed: {
       const bool settled = std::any_of(outputs.distributions.begin(), outputs.distributions.end(), [&](const Distribution& d) {
@@ -177,53 +263,55 @@ void describe_activity(Out out, const Activity& a, const Account& after, const O
       });
       const Arrangement* arr = after.find_arrangement(*a.arrangement_id);
       if (settled || (arr && arr->kind == ArrangementKind::discount && arr->applied() >= arr->settlement))
-        fmt::format_to(out, "arrangement {} completed (rule: discount settlement {} reached)", *a.arrangement_id,
-                       arr ? arr->settlement : Money{});
+        put(out, "arrangement ", *a.arrangement_id, " completed (rule: discount settlement ",
+            arr ? arr->settlement : Money{}, " reached)");
       else
-        fmt::format_to(out, "arrangement {} completed (rule: every covered obligation at zero)", *a.arrangement_id);
+        put(out, "arrangement ", *a.arrangement_id, " completed (rule: every covered obligation at zero)");
       break;
     }
     case ActivityType::review_due:
       if (a.requested_by == RequestedBy::customer)
-        fmt::format_to(out, "review of arrangement {} (rule: customer request, due at once)", *a.arrangement_id);
+        put(out, "review of arrangement ", *a.arrangement_id, " (rule: customer request, due at once)");
       else
-        fmt::format_to(out, "review of arrangement {} (rule: agency request, {} days' notice ended)", *a.arrangement_id,
-                       rules.review_notice_days);
+        put(out, "review of arrangement ", *a.arrangement_id, " (rule: agency request, ", rules.review_notice_days,
+            " days' notice ended)");
       break;
     case ActivityType::unmatched_payment:
-      fmt::format_to(out, "payment {} of {} kept as credit (rule: no obligation was ever assessed on this account)",
-                     *a.payment_id, a.amount);
+      put(out, "payment ", *a.payment_id, " of ", a.amount,
+          " kept as credit (rule: no obligation was ever assessed on this account)");
       break;
   }
 }
 
-void describe_arrangements(Out out, const AccountSnapshot& before, const Account& after, std::optional<Date> business_date,
-                           const Rules& rules) {
+void describe_arrangements(std::string& out, const AccountSnapshot& before, const Account& after,
+                           std::optional<Date> business_date, const Rules& rules) {
   for (std::size_t i = 0; i < after.arrangements.size(); ++i) {
     const Arrangement& arr = after.arrangements[i];
     if (i >= before.arrangements.size()) {
       Money total;
       for (const Instalment& inst : arr.instalments) total = *total.checked_add(inst.amount);
-      fmt::format_to(out, "\n  arrangement {} created pending_start: {} instalments totalling {}, first due {}",
-                     arr.id, arr.instalments.size(), total, arr.instalments.front().due_date);
+      put(out, "\n  arrangement ", arr.id, " created pending_start: ", arr.instalments.size(),
+          " instalments totalling ", total, ", first due ", arr.instalments.front().due_date);
       continue;
     }
-    const auto& was = before.arrangements[i];
+    const AccountSnapshot::ArrangementView& was = before.arrangements[i];
     if (was.status != arr.status)
-      fmt::format_to(out, "\n  arrangement {} status {} -> {}", arr.id, to_string(was.status), to_string(arr.status));
-    if (was.paid.size() != arr.instalments.size()) {
-      fmt::format_to(out, "\n  arrangement {} schedule replaced: {} instalments; money applied so far re-flowed",
-                     arr.id, arr.instalments.size());
+      put(out, "\n  arrangement ", arr.id, " status ", to_string(was.status), " -> ", to_string(arr.status));
+    if (was.instalments_end - was.instalments_begin != arr.instalments.size()) {
+      put(out, "\n  arrangement ", arr.id, " schedule replaced: ", arr.instalments.size(),
+          " instalments; money applied so far re-flowed");
       continue;
     }
+    const AccountSnapshot::InstalmentView* was_instalments = before.instalments.data() + was.instalments_begin;
     for (std::size_t k = 0; k < arr.instalments.size(); ++k) {
       const Instalment& inst = arr.instalments[k];
-      if (inst.skipped && !was.skipped[k])
-        fmt::format_to(out, "\n  arrangement {} instalment due {} skipped", arr.id, inst.due_date);
+      const AccountSnapshot::InstalmentView& was_inst = was_instalments[k];
+      if (inst.skipped && !was_inst.skipped)
+        put(out, "\n  arrangement ", arr.id, " instalment due ", inst.due_date, " skipped");
       const Money paid = inst.paid();
-      if (paid != was.paid[k])
-        fmt::format_to(out, "\n  arrangement {} instalment due {}: paid {} -> {} of {} ({})", arr.id, inst.due_date,
-                       was.paid[k], paid, inst.amount, to_string(instalment_status(arr, inst, business_date, rules)));
+      if (paid != was_inst.paid)
+        put(out, "\n  arrangement ", arr.id, " instalment due ", inst.due_date, ": paid ", was_inst.paid, " -> ",
+            paid, " of ", inst.amount, " (", to_string(instalment_status(arr, inst, business_date, rules)), ')');
     }
   }
 }
@@ -233,14 +321,24 @@ void describe_arrangements(Out out, const AccountSnapshot& before, const Account
 AccountSnapshot AccountSnapshot::of(const Account& account) {
   AccountSnapshot s;
   s.obligations = account.obligations.size();
-  s.arrangements.reserve(account.arrangements.size());
+  if (account.arrangements.empty()) return s;
+  std::size_t covered = 0;
+  std::size_t instalments = 0;
   for (const Arrangement& a : account.arrangements) {
-    ArrangementView view{a.status, a.covered, {}, {}};
-    for (const Instalment& i : a.instalments) {
-      view.paid.push_back(i.paid());
-      view.skipped.push_back(i.skipped);
-    }
-    s.arrangements.push_back(std::move(view));
+    covered += a.covered.size();
+    instalments += a.instalments.size();
+  }
+  s.arrangements.reserve(account.arrangements.size());
+  s.covered.reserve(covered);
+  s.instalments.reserve(instalments);
+  for (const Arrangement& a : account.arrangements) {
+    ArrangementView view{a.status, static_cast<std::uint32_t>(s.covered.size()), 0,
+                         static_cast<std::uint32_t>(s.instalments.size()), 0};
+    s.covered.insert(s.covered.end(), a.covered.begin(), a.covered.end());
+    for (const Instalment& i : a.instalments) s.instalments.push_back({i.paid(), i.skipped});
+    view.covered_end = static_cast<std::uint32_t>(s.covered.size());
+    view.instalments_end = static_cast<std::uint32_t>(s.instalments.size());
+    s.arrangements.push_back(view);
   }
   return s;
 }
@@ -248,20 +346,22 @@ AccountSnapshot AccountSnapshot::of(const Account& account) {
 std::string describe(const AccountSnapshot& before, const Account& after, const Message* message,
                      std::optional<Date> deadline, const Outputs& outputs, std::optional<Date> business_date,
                      const Rules& rules) {
-  std::string body;
-  Out out{body};
-  for (const Distribution& d : outputs.distributions) describe_distribution(out, d, message, before, after);
-  describe_arrangements(out, before, after, business_date, rules);
-  for (const Activity& a : outputs.activities) describe_activity(out, a, after, outputs, rules);
-  if (!message && body.empty()) return {};
+  std::string entry;
+  if (message) {
+    entry.reserve(256);  // most entries fit: one allocation
+    put_business_date(entry, business_date);
+    header(entry, *message);
+  }
+  for (const Distribution& d : outputs.distributions) describe_distribution(entry, d, message, before, after);
+  describe_arrangements(entry, before, after, business_date, rules);
+  for (const Activity& a : outputs.activities) describe_activity(entry, a, after, outputs, rules);
+  if (message || entry.empty()) return entry;  // a deadline that changed nothing: no entry
 
-  std::string entry = fmt::format("[{}] ", date_text(business_date));
-  Out head{entry};
-  if (message)
-    header(head, *message);
-  else
-    fmt::format_to(head, "business date passed the deadline of {}", *deadline);
-  entry += body;
+  // A deadline's header goes in front of the body it found: written after it, rotated.
+  const std::size_t body = entry.size();
+  put_business_date(entry, business_date);
+  put(entry, "business date passed the deadline of ", *deadline);
+  std::rotate(entry.begin(), entry.begin() + static_cast<std::ptrdiff_t>(body), entry.end());
   return entry;
 }
 

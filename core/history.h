@@ -7,6 +7,7 @@
 //   std::string entry = describe(before, account, &message, outputs, business_date, rules);
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,14 +20,21 @@
 namespace paydist {
 
 // The little of an account's earlier state that a description needs (cheaper than a copy).
+// Flat: one array per kind, so a snapshot costs at most three allocations, none for an
+// account without arrangements (it is taken before every message when history is on).
 struct AccountSnapshot {
+  struct InstalmentView {
+    Money paid;
+    bool skipped = false;
+  };
   struct ArrangementView {
     ArrangementStatus status;
-    std::vector<ObligationId> covered;
-    std::vector<Money> paid;   // per instalment
-    std::vector<bool> skipped; // per instalment
+    std::uint32_t covered_begin, covered_end;          // into `covered`
+    std::uint32_t instalments_begin, instalments_end;  // into `instalments`
   };
   std::vector<ArrangementView> arrangements;  // creation order, as in Account
+  std::vector<ObligationId> covered;          // each arrangement's, in its priority order
+  std::vector<InstalmentView> instalments;    // each arrangement's, in schedule order
   std::size_t obligations = 0;
 
   static AccountSnapshot of(const Account& account);
