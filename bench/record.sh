@@ -18,7 +18,9 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitte
   echo "# machine: nproc=$(nproc) mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
     "cpu=\"$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)\""
   echo "# load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at start"
-  echo "# command: $*"
+  env_used=""
+  for v in ACCOUNTS HISTORY SEED DUE BUILD_DIR; do [ -n "${!v:-}" ] && env_used+="$v=${!v} "; done
+  echo "# command: ${env_used}$*"
   echo
 } >"$out"
 "$@" 2>&1 | tee -a "$out"

@@ -6,6 +6,7 @@
 #   bench/replay_bench.sh                # 250000 500000 1000000 lines
 #   bench/replay_bench.sh 100000         # just one size
 #   BUILD_DIR=/tmp/b SEED=7 bench/replay_bench.sh
+#   ACCOUNTS=100000 bench/replay_bench.sh  # the same accounts at every size (default: lines/10)
 #   HISTORY="64 0" bench/replay_bench.sh  # [history] entries_per_account values to compare
 #                                         # (default: 64, the default, and 0, none kept)
 set -euo pipefail
@@ -60,7 +61,7 @@ read -r -a histories <<<"${HISTORY:-64 0}"
 printf '%-10s %8s %9s %12s %12s %13s %10s %10s\n' lines history seconds lines_per_s max_rss_kib max_anon_kib input_mib state_mib
 for n in "${sizes[@]}"; do
   input="$work/events-$n.jsonl"
-  "$gen" --lines "$n" --seed "$seed" --out "$input"
+  "$gen" --lines "$n" --seed "$seed" ${ACCOUNTS:+--accounts "$ACCOUNTS"} --out "$input"
   for history in "${histories[@]}"; do
     printf '[history]\nentries_per_account = %s\n' "$history" >"$work/config.toml"
     rm -rf "$work/state" "$work/out"
