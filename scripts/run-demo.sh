@@ -53,9 +53,13 @@ for account in ACC5 ACC8; do
   "$paydist" inspect --state "$state" account "$account" | show_json
 done
 
+section "explain: account ACC5 (what happened, and which rule fired)"
+"$paydist" explain --state "$state" account ACC5
+
 section "again: replaying the same file adds nothing"
 "$paydist" replay --state "$state" --out "$out" "$sample"
 wc -l "$out"/*.jsonl
 
 echo
 echo "Done. Try: $paydist inspect --state $state account ACC1"
+echo "     and: $paydist explain --state $state account ACC1"
