@@ -571,9 +571,11 @@ Status FileReplay::Impl::flush_outbox() {
 }
 
 // The same for a batch just committed onto a drained outbox: its outputs are the whole
-// outbox, and they are still in the batch's memory, so nothing is read back.
+// outbox, and they are still in the batch's memory, so nothing is read back. Runs on the
+// committer thread, where reading the outbox back (flush_outbox) could not: a failed write
+// stops the replay before another batch is handed over, so the outbox is drained here.
 Status FileReplay::Impl::flush_committed(const StateStore::Batch& committed) {
-  if (!outbox_drained) return flush_outbox();
+  PAYDIST_INVARIANT(outbox_drained);
   std::uint64_t through_seq = 0;
   std::size_t entries = 0;
   discard_pending();
@@ -687,9 +689,6 @@ void FileReplay::Impl::after_commit(Status committed, const StateStore::Batch& d
       return;
     }
     stage(ReplayStage::batch_committed);
-    // A failed write stops the replay before another batch is handed over, so the outbox
-    // holds this batch's outputs only.
-    PAYDIST_INVARIANT(outbox_drained);
     if (Status flushed = flush_committed(done); !flushed) background_status = flushed;
   } catch (...) {
     background_exception = std::current_exception();

@@ -413,7 +413,6 @@ struct StateStore::Impl {
   std::thread committer;
 
   void run_committer();
-  void wait_in_flight(std::unique_lock<std::mutex>& lock);
 
   // The buffers the last batch gave back (see BatchBuffers). Its own mutex: a committed
   // batch has let the next writer in before it is destroyed and gives its buffers back.
@@ -1259,13 +1258,9 @@ void StateStore::Impl::run_committer() {
   }
 }
 
-void StateStore::Impl::wait_in_flight(std::unique_lock<std::mutex>& lock) {
-  commit_changed.wait(lock, [&] { return !queued && !running; });
-}
-
 Status StateStore::wait_for_commits() {
   std::unique_lock lock{impl_->commit_mutex};
-  impl_->wait_in_flight(lock);
+  impl_->commit_changed.wait(lock, [&] { return !impl_->queued && !impl_->running; });
   impl_->in_flight.reset();
   if (impl_->background_failure) return Error{*impl_->background_failure};
   return Ok{};

@@ -180,50 +180,56 @@ int run_replay(const ReplayArgs& args) {
   return kExitOk;
 }
 
+// The account a read command names, from the state it names.
+struct NamedAccount {
+  std::unique_ptr<StateStore> store;
+  Account account;
+};
+
+// Parses the id, opens the state and reads the account into `out`: kExitOk, or (reported)
+// kExitUsage for a bad id, kExitFailed for no state or no such account.
+int read_named_account(const std::string& state_dir, const std::string& id_text, NamedAccount& out) {
+  Result<AccountId> id = AccountId::parse(id_text);
+  if (!id) {
+    fmt::print(stderr, "paydist: {}\n", id.error());
+    return kExitUsage;
+  }
+  std::unique_ptr<StateStore> store = open_to_read(state_dir);
+  if (!store) return kExitFailed;
+  std::optional<Account> account = store->read_account(*id);
+  if (!account) {
+    fmt::print(stderr, "paydist: unknown account {} in state {}\n", *id, state_dir);
+    return kExitFailed;
+  }
+  out = NamedAccount{std::move(store), std::move(*account)};
+  return kExitOk;
+}
+
 int run_inspect(const InspectArgs& args) {
   const std::optional<Rules> rules = load_rules(args.config_path);
   if (!rules) return kExitUsage;
-  Result<AccountId> account_id = AccountId::parse(args.account_id);
-  if (!account_id) {
-    fmt::print(stderr, "paydist: {}\n", account_id.error());
-    return kExitUsage;
-  }
-  std::unique_ptr<StateStore> store = open_to_read(args.state_dir);
-  if (!store) return kExitFailed;
-  const std::optional<Account> account = store->read_account(*account_id);
-  if (!account) {
-    fmt::print(stderr, "paydist: unknown account {} in state {}\n", *account_id, args.state_dir);
-    return kExitFailed;
-  }
-  const std::optional<TimelineState> timeline = store->read_timeline(TimelineId{0});
+  NamedAccount named;
+  if (int status = read_named_account(args.state_dir, args.account_id, named); status != kExitOk) return status;
+  const std::optional<TimelineState> timeline = named.store->read_timeline(TimelineId{0});
   const std::optional<Date> business_date = timeline ? timeline->business_date : std::nullopt;
-  return write_stdout(inspect_json(*account, business_date, *rules) + "\n") ? kExitOk : kExitFailed;
+  return write_stdout(inspect_json(named.account, business_date, *rules) + "\n") ? kExitOk : kExitFailed;
 }
 
 // The account's audit history as text for people: each kept entry, oldest first, numbered
 // as the account's history counts them, with a heading saying what retention dropped.
 int run_explain(const ExplainArgs& args) {
-  Result<AccountId> account_id = AccountId::parse(args.account_id);
-  if (!account_id) {
-    fmt::print(stderr, "paydist: {}\n", account_id.error());
-    return kExitUsage;
-  }
-  std::unique_ptr<StateStore> store = open_to_read(args.state_dir);
-  if (!store) return kExitFailed;
-  const std::optional<Account> account = store->read_account(*account_id);
-  if (!account) {
-    fmt::print(stderr, "paydist: unknown account {} in state {}\n", *account_id, args.state_dir);
-    return kExitFailed;
-  }
-  const std::vector<HistoryEntry> entries = store->read_history(*account_id);
+  NamedAccount named;
+  if (int status = read_named_account(args.state_dir, args.account_id, named); status != kExitOk) return status;
+  const Account& account = named.account;
+  const std::vector<HistoryEntry> entries = named.store->read_history(account.id);
   std::string text;
   if (entries.empty()) {
     fmt::format_to(std::back_inserter(text),
                    "account {}: no history kept ({} entries written; [history] entries_per_account may be 0)\n",
-                   *account_id, account->history_entries);
+                   account.id, account.history_entries);
   } else {
-    fmt::format_to(std::back_inserter(text), "account {}: history entries {} to {} of {}", *account_id,
-                   entries.front().number + 1, entries.back().number + 1, account->history_entries);
+    fmt::format_to(std::back_inserter(text), "account {}: history entries {} to {} of {}", account.id,
+                   entries.front().number + 1, entries.back().number + 1, account.history_entries);
     if (entries.front().number > 0)
       fmt::format_to(std::back_inserter(text), " (the {} older ones are past the retention of [history] entries_per_account)",
                      entries.front().number);
