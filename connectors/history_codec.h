@@ -1,15 +1,11 @@
 // connectors/history_codec.h: how one `paydist explain` entry (core/history.h) is stored.
-// The entries are short texts made of the same few phrases, and they are most of what the
-// state writes: compressed with zstd against a fixed dictionary of those phrases they take
-// about a third of the bytes, so a commit rewrites fewer LMDB pages.
-//   HistoryCodec codec;
+// A format byte, then the entry's compact form (describe() makes it, render_entry() reads
+// it): the format byte leaves room for another form later without rewriting the state.
 //   std::string stored;
-//   codec.compress(text, stored);                     // at append
-//   Result<std::string> back = codec.decompress(stored);  // at explain
-// One instance per thread (it owns zstd contexts).
+//   encode_history_entry(entry, stored);                 // at commit
+//   Result<std::string> text = decode_history_entry(stored);  // at explain
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -17,21 +13,9 @@
 
 namespace paydist {
 
-class HistoryCodec {
- public:
-  HistoryCodec();
-  ~HistoryCodec();
-  HistoryCodec(const HistoryCodec&) = delete;
-  HistoryCodec& operator=(const HistoryCodec&) = delete;
-
-  // Replaces `out` with the stored form of `text`: a format byte, then the bytes.
-  void compress(std::string_view text, std::string& out);
-  // The text back, or an Error saying why the stored bytes are not an entry.
-  Result<std::string> decompress(std::string_view stored);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// Replaces `out` with the stored form of a compact entry.
+void encode_history_entry(std::string_view compact, std::string& out);
+// The entry's text, or an Error saying why the stored bytes are not an entry.
+Result<std::string> decode_history_entry(std::string_view stored);
 
 }  // namespace paydist

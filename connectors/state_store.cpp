@@ -25,7 +25,7 @@
 //   files      path key -> file position record
 //   outfiles   path key -> u64 length
 //   outbox     u64 seq -> pending output record
-//   history    account_id '\0' u64 entry number -> audit text (core/history.h) compressed by
+//   history    account_id '\0' u64 entry number -> audit entry (core/history.h) stored by
 //              connectors/history_codec.cpp, the newest
 //              StoreOptions::history_entries_per_account of each account
 // A path key is the real path itself, or '\0' + SHA-256(path) when the path is empty or too
@@ -73,9 +73,10 @@ const char* to_string(OutputTopic t) {
 namespace {
 
 // The layout above. A state written by another layout is refused at open(). Version 2 added
-// the history database and the account record's history counter; version 1 states came
-// only from development builds and are not migrated (replay the input again).
-constexpr std::uint32_t kFormatVersion = 2;
+// the history database and the account record's history counter; version 3 stores history
+// entries in their compact form (connectors/history_codec.cpp). Versions 1 and 2 came only
+// from development builds and are not migrated (replay the input again).
+constexpr std::uint32_t kFormatVersion = 3;
 constexpr unsigned kMaxDbs = 16;  // 9 in use; room for later layouts
 constexpr mdb_mode_t kFileMode = 0600;
 constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
@@ -337,11 +338,10 @@ struct BatchBuffers {
   };
   std::optional<Acknowledgement> acknowledgement;
 
-  // Audit history entries appended (key -> text), and per account the number of its oldest
-  // entry to keep: older ones are deleted at commit (retention).
+  // Audit history entries appended (key -> compact entry), and per account the number of its
+  // oldest entry to keep: older ones are deleted at commit (retention).
   std::vector<std::pair<std::string, std::string>> history_entries;
   std::unordered_map<std::string, std::uint64_t> history_keep_from;
-  std::unique_ptr<HistoryCodec> history_codec;  // made at the first entry, kept with the buffers
 
   // commit()'s views of the entries above in key order.
   std::vector<const std::pair<const std::string, std::string>*> sorted_records;
@@ -677,14 +677,13 @@ std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
   history_key(id.view(), 0, key);
   const std::string prefix = key.substr(0, id.view().size() + 1);
   std::vector<HistoryEntry> entries;
-  HistoryCodec codec;
   Cursor cursor{txn.get(), db};
   MDB_val k = to_val(key), v{};
   for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), db, op, k, v); op = MDB_NEXT) {
     const std::string_view found = to_view(k);
     if (!found.starts_with(prefix)) break;
     if (found.size() != prefix.size() + 8) fatal(db, found, "history key of the wrong length");
-    Result<std::string> text = codec.decompress(to_view(v));
+    Result<std::string> text = decode_history_entry(to_view(v));
     if (!text) fatal(db, found, text.error());
     entries.push_back(HistoryEntry{read_be(found.substr(prefix.size())), std::move(*text)});
   }
@@ -828,6 +827,9 @@ struct StateStore::Batch::Impl : BatchBuffers {
   // committed until it is (settle_predecessor). `doomed`: it failed, so this batch can only
   // fail too; its reads stay consistent (through the overlay) but no deadline fires.
   std::shared_ptr<const Impl> predecessor;
+  // The settled predecessor, kept only to be let go at this batch's commit: when that runs
+  // in the background, the committer (not the thread applying messages) frees its buffers.
+  std::shared_ptr<const Impl> retired;
   bool doomed = false;
   // Background commit: set by the committer under store.commit_mutex.
   bool background_done = false;
@@ -880,7 +882,7 @@ struct StateStore::Batch::Impl : BatchBuffers {
   void move_deadline(std::optional<Date> previous, const Account& account, const std::string& key);
   std::optional<DeadlineEntry> first_stored_deadline(Date up_to);
   WriteFailure write_all(std::string& scratch);
-  WriteFailure write_history(std::string& key);
+  WriteFailure write_history(std::string& key, std::string& scratch);
   std::size_t estimated_bytes() const;
   std::uint64_t load_next_output_seq();
   std::uint64_t next_output_seq() const { return *first_output_seq + outputs.size(); }
@@ -1044,11 +1046,9 @@ void StateStore::Batch::append_history(const Account& account, std::string entry
   Impl& b = *impl_;
   PAYDIST_INVARIANT(account.history_entries > 0);
   const std::uint64_t number = account.history_entries - 1;
-  std::string key, stored;
+  std::string key;
   history_key(account.id.view(), number, key);
-  if (!b.history_codec) b.history_codec = std::make_unique<HistoryCodec>();
-  b.history_codec->compress(entry, stored);
-  b.history_entries.emplace_back(std::move(key), std::move(stored));
+  b.history_entries.emplace_back(std::move(key), std::move(entry));
   if (account.history_entries > b.store.history_retention)
     b.history_keep_from.insert_or_assign(account.id.str(), account.history_entries - b.store.history_retention);
 }
@@ -1123,19 +1123,21 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   }
   if (!outputs.empty())
     if (WriteFailure f = put(store.meta, kMetaNextOutputSeq, be64(next_output_seq())); f.rc != 0) return f;
-  return write_history(key);
+  return write_history(key, scratch);
 }
 
 // The history entries in key order, then what retention lets go: each account's entries
 // numbered below its keep-from (usually exactly one, the entry the newest one replaced; more
 // after the retention was lowered).
-WriteFailure StateStore::Batch::Impl::write_history(std::string& key) {
+WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::string& scratch) {
   if (history_entries.empty()) return {};
   MDB_txn* t = txn.get();
   std::sort(history_entries.begin(), history_entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string& stored = scratch;
   for (const auto& [entry_key, text] : history_entries) {
-    MDB_val k = to_val(entry_key), v = to_val(text);
+    encode_history_entry(text, stored);
+    MDB_val k = to_val(entry_key), v = to_val(stored);
     if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
   }
   const Db& db = store.history;
@@ -1184,14 +1186,18 @@ Status StateStore::Batch::Impl::commit_now(Durability durability) {
       return Error{fmt::format("not committed: an earlier commit failed: {}", *store.background_failure)};
   }
   PAYDIST_INVARIANT(!doomed);
+  retired.reset();
   reader.reset();  // the writer reads its own transaction; a map growth needs no reader
   txn = store.begin_write();
   std::string scratch;
   for (;;) {
+    auto t0 = std::chrono::steady_clock::now();
     WriteFailure failure = write_all(scratch);
+    auto t1 = std::chrono::steady_clock::now();
     if (failure.rc == 0) {
       store.set_durability(durability);
       failure.rc = txn.commit();
+      if (getenv("PAYDIST_TRACE")) fprintf(stderr, "TRACE write_ms=%.1f commit_ms=%.1f\n", std::chrono::duration<double, std::milli>(t1 - t0).count(), std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
       if (failure.rc == 0) {
         store.unsynced = durability == Durability::buffered;
         break;

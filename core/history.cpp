@@ -1,14 +1,21 @@
 // core/history.cpp: renders what one cause did to an account as audit lines.
 //
-// With history on this runs for every message, so it writes straight into the one entry
-// string: put() appends text, money, dates, ids and numbers with no format string to parse
-// and no temporary strings. The text is stored history: keep it the same byte for byte.
+// With history on this runs for every message, so it writes the entry's compact form straight
+// into one string: put() appends a phrase code, or money, dates, ids and numbers in binary,
+// with no format string to parse, no number formatting and no temporary strings; the text is
+// made only when someone reads the entry (render_entry). Stored entries render forever: keep
+// what a token renders to the same byte for byte.
 #include "core/history.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstdint>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+
+#include <fmt/format.h>
 
 #include "core/instalments.h"
 
@@ -17,7 +24,7 @@ namespace {
 
 // YYYY-MM-DD, as Date::append_to writes it ("{:04}-{:02}-{:02}"), digit by digit. A year
 // outside 0-9999 (past the contract's range) takes Date::append_to itself.
-void put_date(std::string& out, Date d) {
+void put_date_text(std::string& out, Date d) {
   const CivilDate c = d.civil();
   if (c.year < 0 || c.year > 9999) {
     d.append_to(out);
@@ -37,27 +44,121 @@ void put_date(std::string& out, Date d) {
   out.append(text, sizeof text);
 }
 
+// ---- The compact form (see history.h) ----
+//
+// Tokens, one after another:
+//   0x00 .. kPhraseCount-1   phrase n of kPhrases
+//   kText   varint n, n bytes   any other text: ids, codes, what no phrase holds
+//   kMoney  zigzag varint       an amount in cents (written as Money::append_to does)
+//   kDate   zigzag varint       a day serial (YYYY-MM-DD)
+//   kNumber zigzag varint       an integer (decimal)
+// kPhrases is append-only: an entry stored once must render the same forever, so a phrase
+// is never changed, moved or removed; new wording is a new phrase at the end.
+constexpr std::string_view kPhrases[] = {
+    // 0: punctuation and connectives
+    "[", "] ", "(no business date yet)", ": ", ", ", " ", "?", "(", ")", " (", " of ", " to ", " by ", " due ",
+    " -> ", ", received ",
+    // 16: message headers
+    "obligation_assessed ", ": obligation ", "tax ", " penalty ", " interest ", ", not plan-eligible",
+    "obligation_adjusted ", "arrangement_created ", " arrangement ", " covering ", ", settlement ",
+    "arrangement_activated ", ": arrangement ", "arrangement_updated ", ", covers ", ", new schedule of ",
+    " instalments", "instalment_skipped ", " instalment due ", "arrangement_review ", " requested by ",
+    "arrangement_cancelled ", "payment ", ", for obligation ", ", for arrangement ", "payment_returned ",
+    " returned ", " with reason ", "business_date ",
+    // 45: payment methods, components, kinds, statuses, activity types
+    "cash", "card", "bpay", "eft", "direct_debit", "cheque", "other", "tax", "penalty", "interest", "discount",
+    "customer", "agency", "pending_start", "current", "broken", "completed", "cancelled", "due", "paid", "missed",
+    "skipped", "BROKEN_ARRANGEMENT", "NO_ARRANGEMENT", "ARRANGEMENT_COMPLETED", "REVIEW_DUE", "UNMATCHED_PAYMENT",
+    // 72: distributions
+    "step 1: designated obligation", "step 2: covered by arrangement ", "step 3: oldest due date first",
+    "\n  applied ", "distribution", "\n  kept ", " as account credit (step 4)", "\n  reversed ", " back onto ",
+    "\n  removed ", " of credit", "\n  wrote off ", " (discount ", " settled)",
+    // 86: activities
+    "\n  activity ", "arrangement ", " broken, instalment due ", " short by ", " (rule: direct debit returned ",
+    ", not paid again within ", " days)", " (rule: unpaid ", " days after its due date)", "debt ",
+    " is over the threshold ", " (rule: arrangement ", " cancelled and no other pending or current arrangement)",
+    " (rule: obligation ", " passed its due date with a balance and no arrangement)",
+    " adjusted from zero to above zero with no arrangement)", " completed (rule: discount settlement ", " reached)",
+    " completed (rule: every covered obligation at zero)", "review of arrangement ",
+    " (rule: customer request, due at once)", " (rule: agency request, ", " days' notice ended)",
+    " kept as credit (rule: no obligation was ever assessed on this account)",
+    // 110: arrangements, deadlines
+    "\n  arrangement ", " created pending_start: ", " instalments totalling ", ", first due ", " status ",
+    " schedule replaced: ", " instalments; money applied so far re-flowed", " skipped", ": paid ",
+    "business date passed the deadline of ",
+};
+constexpr std::size_t kPhraseCount = std::size(kPhrases);
+constexpr std::uint8_t kText = 0xC0, kMoney = 0xC1, kDate = 0xC2, kNumber = 0xC3;
+static_assert(kPhraseCount <= kText);
+
+// Phrase lookup at write time: an open-addressing table over FNV-1a, built at compile time.
+constexpr std::uint32_t fnv1a(std::string_view text) {
+  std::uint32_t h = 2166136261u;
+  for (char c : text) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+constexpr std::size_t kSlots = 512;  // a power of two, well over kPhraseCount
+constexpr auto kPhraseSlots = [] {
+  std::array<std::uint8_t, kSlots> slots{};
+  for (std::uint8_t& slot : slots) slot = 0xFF;
+  for (std::size_t i = 0; i < kPhraseCount; ++i) {
+    std::size_t at = fnv1a(kPhrases[i]) & (kSlots - 1);
+    while (slots[at] != 0xFF) {
+      if (kPhrases[slots[at]] == kPhrases[i]) throw "a phrase is in kPhrases twice";
+      at = (at + 1) & (kSlots - 1);
+    }
+    slots[at] = static_cast<std::uint8_t>(i);
+  }
+  return slots;
+}();
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>(static_cast<std::uint8_t>(v) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+void put_signed(std::string& out, std::uint8_t tag, std::int64_t v) {
+  out += static_cast<char>(tag);
+  put_varint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+}
+
+// Text: one byte when it is a phrase, else a text token.
+void put_text(std::string& out, std::string_view text) {
+  if (text.empty()) return;
+  for (std::size_t at = fnv1a(text) & (kSlots - 1); kPhraseSlots[at] != 0xFF; at = (at + 1) & (kSlots - 1))
+    if (kPhrases[kPhraseSlots[at]] == text) {
+      out += static_cast<char>(kPhraseSlots[at]);
+      return;
+    }
+  out += static_cast<char>(kText);
+  put_varint(out, text.size());
+  out += text;
+}
+
+void put_date(std::string& out, Date d) { put_signed(out, kDate, d.serial()); }
+
 template <class T>
 void put_one(std::string& out, const T& value) {
   static_assert(!std::is_same_v<T, bool>, "say what a flag means in words");
   if constexpr (std::is_same_v<T, Money>) {
-    value.append_to(out);
+    put_signed(out, kMoney, value.cents());
   } else if constexpr (std::is_same_v<T, Date>) {
     put_date(out, value);
   } else if constexpr (std::is_same_v<T, char>) {
-    out += value;
+    put_text(out, std::string_view{&value, 1});
   } else if constexpr (std::is_integral_v<T>) {
-    char text[24];
-    const char* end = std::to_chars(text, text + sizeof text, value).ptr;
-    out.append(text, static_cast<std::size_t>(end - text));
+    static_assert(sizeof(T) <= sizeof(std::int64_t));
+    put_signed(out, kNumber, static_cast<std::int64_t>(value));
   } else if constexpr (requires { value.view(); }) {  // the ids
-    out += value.view();
+    put_text(out, value.view());
   } else {
-    out += std::string_view{value};
+    put_text(out, std::string_view{value});
   }
 }
 
-// Appends each value as fmt's "{}" would write it.
+// Appends each value's token(s); rendered, each reads as fmt's "{}" would write it.
 template <class... T>
 void put(std::string& out, const T&... values) {
   (put_one(out, values), ...);
@@ -68,14 +169,14 @@ void put_or_unknown(std::string& out, const std::optional<Id>& id) {
   if (id)
     put(out, *id);
   else
-    out += '?';
+    put(out, "?");
 }
 
 void put_ids(std::string& out, const std::vector<ObligationId>& ids) {
-  const std::size_t start = out.size();
+  bool first = true;
   for (const ObligationId& id : ids) {
-    if (out.size() != start) out += ", ";
-    out += id.view();
+    if (!std::exchange(first, false)) put(out, ", ");
+    put(out, id);
   }
 }
 
@@ -98,12 +199,12 @@ const char* method_name(PaymentMethod m) {
 
 // "[business date] ", the start of every entry.
 void put_business_date(std::string& out, std::optional<Date> business_date) {
-  out += '[';
+  put(out, "[");
   if (business_date)
-    put_date(out, *business_date);
+    put(out, *business_date);
   else
-    out += "(no business date yet)";
-  out += "] ";
+    put(out, "(no business date yet)");
+  put(out, "] ");
 }
 
 // The header line: what arrived.
@@ -114,7 +215,7 @@ void header(std::string& out, const Message& message) {
         if constexpr (std::is_same_v<T, ObligationAssessed>) {
           put(out, "obligation_assessed ", m.event_id, ": obligation ", m.obligation_id, " due ", m.due_date, ", ");
           put_amounts(out, m.amounts);
-          if (!m.plan_eligible) out += ", not plan-eligible";
+          if (!m.plan_eligible) put(out, ", not plan-eligible");
         } else if constexpr (std::is_same_v<T, ObligationAdjusted>) {
           put(out, "obligation_adjusted ", m.event_id, ": obligation ", m.obligation_id, " by ");
           put_amounts(out, m.deltas);
@@ -128,7 +229,7 @@ void header(std::string& out, const Message& message) {
         } else if constexpr (std::is_same_v<T, ArrangementUpdated>) {
           put(out, "arrangement_updated ", m.event_id, ": arrangement ", m.arrangement_id);
           if (m.covered_obligations) {
-            out += ", covers ";
+            put(out, ", covers ");
             put_ids(out, *m.covered_obligations);
           }
           if (m.schedule) put(out, ", new schedule of ", m.schedule->size(), " instalments");
@@ -177,7 +278,7 @@ const Arrangement* step2_owner(const Payment& p, const ObligationId& id, const A
 void put_step(std::string& out, const Payment& p, int& phase, const ObligationId& line_obligation,
               const AccountSnapshot& before, const Account& after) {
   if (phase == 1 && line_obligation == *p.obligation_id) {
-    out += "step 1: designated obligation";
+    put(out, "step 1: designated obligation");
     return;
   }
   if (phase < 3) {
@@ -188,7 +289,7 @@ void put_step(std::string& out, const Payment& p, int& phase, const ObligationId
     }
   }
   phase = 3;
-  out += "step 3: oldest due date first";
+  put(out, "step 3: oldest due date first");
 }
 
 void describe_distribution(std::string& out, const Distribution& d, const Message* message,
@@ -202,8 +303,8 @@ void describe_distribution(std::string& out, const Distribution& d, const Messag
         if (p)
           put_step(out, *p, phase, line.obligation_id, before, after);
         else
-          out += "distribution";
-        out += ')';
+          put(out, "distribution");
+        put(out, ")");
       }
       if (d.credit.is_positive()) put(out, "\n  kept ", d.credit, " as account credit (step 4)");
       break;
@@ -218,7 +319,7 @@ void describe_distribution(std::string& out, const Distribution& d, const Messag
         put(out, "\n  wrote off ", line.amount, " of ", line.obligation_id, ' ', to_string(line.component),
             " (discount ");
         put_or_unknown(out, d.arrangement_id);
-        out += " settled)";
+        put(out, " settled)");
       }
       break;
   }
@@ -246,15 +347,15 @@ void describe_activity(std::string& out, const Activity& a, const Account& after
     case ActivityType::no_arrangement:
       put(out, "debt ", a.debt_balance, " is over the threshold ", rules.no_arrangement_threshold);
       if (a.trigger == NoArrangementTrigger::arrangement_cancelled) {
-        out += " (rule: arrangement ";
+        put(out, " (rule: arrangement ");
         put_or_unknown(out, a.arrangement_id);
-        out += " cancelled and no other pending or current arrangement)";
+        put(out, " cancelled and no other pending or current arrangement)");
       } else {
-        out += " (rule: obligation ";
+        put(out, " (rule: obligation ");
         put_or_unknown(out, a.obligation_id);
-        out += a.trigger == NoArrangementTrigger::debt_due
-                   ? " passed its due date with a balance and no arrangement)"
-                   : " adjusted from zero to above zero with no arrangement)";
+        put(out, a.trigger == NoArrangementTrigger::debt_due
+                     ? " passed its due date with a balance and no arrangement)"
+                     : " adjusted from zero to above zero with no arrangement)");
       }
       break;
     case ActivityType::arrangement_completed: {
@@ -348,7 +449,7 @@ std::string describe(const AccountSnapshot& before, const Account& after, const 
                      const Rules& rules) {
   std::string entry;
   if (message) {
-    entry.reserve(256);  // most entries fit: one allocation
+    entry.reserve(96);  // most entries fit: one allocation
     put_business_date(entry, business_date);
     header(entry, *message);
   }
@@ -357,12 +458,72 @@ std::string describe(const AccountSnapshot& before, const Account& after, const 
   for (const Activity& a : outputs.activities) describe_activity(entry, a, after, outputs, rules);
   if (message || entry.empty()) return entry;  // a deadline that changed nothing: no entry
 
-  // A deadline's header goes in front of the body it found: written after it, rotated.
+  // A deadline's header goes in front of the body it found: written after it, rotated
+  // (whole tokens either side).
   const std::size_t body = entry.size();
   put_business_date(entry, business_date);
   put(entry, "business date passed the deadline of ", *deadline);
   std::rotate(entry.begin(), entry.begin() + static_cast<std::ptrdiff_t>(body), entry.end());
   return entry;
+}
+
+Result<std::string> render_entry(std::string_view compact) {
+  std::string out;
+  out.reserve(compact.size() * 3);
+  std::size_t at = 0;
+  auto varint = [&](std::uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64 && at < compact.size(); shift += 7) {
+      const auto byte = static_cast<std::uint8_t>(compact[at++]);
+      v |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  };
+  auto signed_value = [&](std::int64_t& v) {
+    std::uint64_t z = 0;
+    if (!varint(z)) return false;
+    v = static_cast<std::int64_t>(z >> 1) ^ -static_cast<std::int64_t>(z & 1);
+    return true;
+  };
+  while (at < compact.size()) {
+    const std::size_t token_at = at;
+    const auto tag = static_cast<std::uint8_t>(compact[at++]);
+    if (tag < kPhraseCount) {
+      out += kPhrases[tag];
+      continue;
+    }
+    std::uint64_t size = 0;
+    std::int64_t value = 0;
+    bool ok = false;
+    switch (tag) {
+      case kText:
+        ok = varint(size) && size <= compact.size() - at;
+        if (ok) {
+          out += compact.substr(at, size);
+          at += size;
+        }
+        break;
+      case kMoney:
+        ok = signed_value(value);
+        if (ok) Money::from_cents(value).append_to(out);
+        break;
+      case kDate:
+        ok = signed_value(value) && value >= INT32_MIN && value <= INT32_MAX;
+        if (ok) put_date_text(out, Date::from_serial(static_cast<std::int32_t>(value)));
+        break;
+      case kNumber: {
+        ok = signed_value(value);
+        char text[24];
+        if (ok) out.append(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, value).ptr - text));
+        break;
+      }
+      default:
+        return Error{fmt::format("history entry with an unknown token {:#04x} at byte {}", tag, token_at)};
+    }
+    if (!ok) return Error{fmt::format("history entry with a token cut short at byte {}", token_at)};
+  }
+  return out;
 }
 
 }  // namespace paydist

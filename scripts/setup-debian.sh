@@ -8,7 +8,6 @@ packages=(
   libfmt-dev libspdlog-dev
   libsimdjson-dev libtomlplusplus-dev libcli11-dev
   liblmdb-dev lmdb-utils
-  libzstd-dev
   librdkafka-dev
   libboost-dev libboost-system-dev
   libsystemd-dev systemd

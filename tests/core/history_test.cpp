@@ -22,7 +22,11 @@ class HistoryTest : public ::testing::Test {
   }
   std::string all(const char* account) {
     std::string text;
-    for (const std::string& entry : state_.history(account)) text += entry + "\n";
+    for (const std::string& entry : state_.history(account)) {
+      Result<std::string> rendered = render_entry(entry);
+      EXPECT_TRUE(rendered) << rendered.error();
+      if (rendered) text += *rendered + "\n";
+    }
     return text;
   }
   Rules rules_;
@@ -78,6 +82,57 @@ TEST_F(HistoryTest, OffMeansNoEntries) {
   Processor quiet{rules_, state_, History::off};
   ASSERT_TRUE(quiet.apply(with_event(assess("B", "O1", "2026-03-01", {.tax = "10.00"}), "x1")).ok());
   EXPECT_TRUE(state_.history("B").empty());
+}
+
+// The compact form renders to exactly the text, and is much smaller than it.
+TEST_F(HistoryTest, AnEntryRendersExactlyAndIsStoredCompactly) {
+  apply(bd("2026-03-01"));
+  apply(assess("A", "OBL100200", "2026-02-01", {.tax = "300.00", .penalty = "25.50", .interest = "-0.00"}));
+  apply(pay("A", "PAY1234567", "310.25", {.method = PaymentMethod::cheque}));
+  ASSERT_EQ(state_.history("A").size(), 2u);
+  const std::string& compact = state_.history("A")[1];
+  const Result<std::string> text = render_entry(compact);
+  ASSERT_TRUE(text) << text.error();
+  EXPECT_EQ(*text,
+            "[2026-03-01] payment e3: PAY1234567 of 310.25 by cheque, received 2026-01-01\n"
+            "  applied 300.00 to OBL100200 tax (step 3: oldest due date first)\n"
+            "  applied 10.25 to OBL100200 penalty (step 3: oldest due date first)");
+  EXPECT_LT(compact.size() * 2, text->size()) << compact.size() << " bytes for " << text->size();
+}
+
+// Bytes that are not an entry are an error naming what is wrong, never a crash; a cut at a
+// token boundary is a shorter entry, any other cut an error.
+TEST(HistoryEntry, BytesThatAreNotAnEntryAreAnError) {
+  MemoryState state;
+  Rules rules;
+  Processor processor{rules, state};
+  ASSERT_TRUE(processor.apply(with_event(bd("2026-03-01"), "e1")).ok());
+  ASSERT_TRUE(processor.apply(with_event(assess("A", "O1", "2026-02-01", {.tax = "300.00"}), "e2")).ok());
+  ASSERT_TRUE(processor.apply(with_event(pay("A", "P1", "1.00"), "e3")).ok());
+  const std::string compact = state.history("A").back();
+  const std::string text = *render_entry(compact);
+  ASSERT_TRUE(render_entry(""));
+  EXPECT_EQ(*render_entry(""), "");
+  const Result<std::string> unknown = render_entry("\xF7");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error(), "history entry with an unknown token 0xf7 at byte 0");
+  const Result<std::string> cut = render_entry("\xC0\x05" "ab");
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error(), "history entry with a token cut short at byte 0");
+  EXPECT_FALSE(render_entry("\xC1\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF"));  // varint past 64 bits
+  EXPECT_FALSE(render_entry("\xC2\xFE\xFF\xFF\xFF\x1F"));                         // date past int32
+  for (std::size_t n = 0; n < compact.size(); ++n) {
+    const Result<std::string> shorter = render_entry(compact.substr(0, n));
+    if (shorter) {
+      EXPECT_TRUE(text.starts_with(*shorter)) << n;
+    }
+  }
+  for (std::size_t i = 0; i < compact.size(); ++i)
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string changed = compact;
+      changed[i] = static_cast<char>(changed[i] ^ (1 << bit));
+      (void)render_entry(changed);
+    }
 }
 
 }  // namespace
