@@ -827,9 +827,6 @@ struct StateStore::Batch::Impl : BatchBuffers {
   // committed until it is (settle_predecessor). `doomed`: it failed, so this batch can only
   // fail too; its reads stay consistent (through the overlay) but no deadline fires.
   std::shared_ptr<const Impl> predecessor;
-  // The settled predecessor, kept only to be let go at this batch's commit: when that runs
-  // in the background, the committer (not the thread applying messages) frees its buffers.
-  std::shared_ptr<const Impl> retired;
   bool doomed = false;
   // Background commit: set by the committer under store.commit_mutex.
   bool background_done = false;
@@ -1186,18 +1183,14 @@ Status StateStore::Batch::Impl::commit_now(Durability durability) {
       return Error{fmt::format("not committed: an earlier commit failed: {}", *store.background_failure)};
   }
   PAYDIST_INVARIANT(!doomed);
-  retired.reset();
   reader.reset();  // the writer reads its own transaction; a map growth needs no reader
   txn = store.begin_write();
   std::string scratch;
   for (;;) {
-    auto t0 = std::chrono::steady_clock::now();
     WriteFailure failure = write_all(scratch);
-    auto t1 = std::chrono::steady_clock::now();
     if (failure.rc == 0) {
       store.set_durability(durability);
       failure.rc = txn.commit();
-      if (getenv("PAYDIST_TRACE")) fprintf(stderr, "TRACE write_ms=%.1f commit_ms=%.1f\n", std::chrono::duration<double, std::milli>(t1 - t0).count(), std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count());
       if (failure.rc == 0) {
         store.unsynced = durability == Durability::buffered;
         break;
