@@ -90,6 +90,7 @@ constexpr std::string_view kPhrases[] = {
 constexpr std::size_t kPhraseCount = std::size(kPhrases);
 constexpr std::uint8_t kText = 0xC0, kMoney = 0xC1, kDate = 0xC2, kNumber = 0xC3;
 static_assert(kPhraseCount <= kText);
+constexpr std::int64_t kDateSerialMax = 100'000'000;  // days either side of 1970-01-01
 
 // Phrase lookup at write time: an open-addressing table over FNV-1a, built at compile time.
 constexpr std::uint32_t fnv1a(std::string_view text) {
@@ -509,7 +510,9 @@ Result<std::string> render_entry(std::string_view compact) {
         if (ok) Money::from_cents(value).append_to(out);
         break;
       case kDate:
-        ok = signed_value(value) && value >= INT32_MIN && value <= INT32_MAX;
+        // Entries hold dates of years 1-9999 and a few days past them; far beyond, the civil
+        // date arithmetic would overflow.
+        ok = signed_value(value) && value >= -kDateSerialMax && value <= kDateSerialMax;
         if (ok) put_date_text(out, Date::from_serial(static_cast<std::int32_t>(value)));
         break;
       case kNumber: {

@@ -121,6 +121,8 @@ TEST(HistoryEntry, BytesThatAreNotAnEntryAreAnError) {
   EXPECT_EQ(cut.error(), "history entry with a token cut short at byte 0");
   EXPECT_FALSE(render_entry("\xC1\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF"));  // varint past 64 bits
   EXPECT_FALSE(render_entry("\xC2\xFE\xFF\xFF\xFF\x1F"));                         // date past int32
+  EXPECT_FALSE(render_entry("\xC2\xFE\xFF\xFF\xFF\x0F"));                         // INT32_MAX days
+  EXPECT_EQ(render_entry(std::string_view{"\xC2\x00", 2}).value(), "1970-01-01");
   for (std::size_t n = 0; n < compact.size(); ++n) {
     const Result<std::string> shorter = render_entry(compact.substr(0, n));
     if (shorter) {
