@@ -138,15 +138,13 @@ void put_text(std::string& out, std::string_view text) {
   out += text;
 }
 
-void put_date(std::string& out, Date d) { put_signed(out, kDate, d.serial()); }
-
 template <class T>
 void put_one(std::string& out, const T& value) {
   static_assert(!std::is_same_v<T, bool>, "say what a flag means in words");
   if constexpr (std::is_same_v<T, Money>) {
     put_signed(out, kMoney, value.cents());
   } else if constexpr (std::is_same_v<T, Date>) {
-    put_date(out, value);
+    put_signed(out, kDate, value.serial());
   } else if constexpr (std::is_same_v<T, char>) {
     put_text(out, std::string_view{&value, 1});
   } else if constexpr (std::is_integral_v<T>) {

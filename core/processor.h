@@ -52,8 +52,8 @@ class StateAccess {
   virtual TimelineState timeline() = 0;
   virtual void store_timeline(const TimelineState& timeline) = 0;
   // The audit history behind `paydist explain` (core/history.h). keeps_history() says
-  // whether the store keeps any: with a retention of 0 the processor does not even write
-  // the text. append_history() gets the account as it is about to be stored: its
+  // whether the store keeps any: with a retention of 0 the processor does not even describe
+  // the entry. append_history() gets the account as it is about to be stored: its
   // history_entries already counts this entry, whose number is history_entries - 1. The
   // store keeps the newest entries up to its retention.
   virtual bool keeps_history() const = 0;

@@ -32,12 +32,11 @@ TEST(HistoryCodec, EntriesComeBackExactly) {
   std::string stored;
   encode_history_entry(compact, stored);
   EXPECT_EQ(stored.size(), compact.size() + 1);
+  // The text is what core/history.cpp renders (its wording is tested there).
   const Result<std::string> back = decode_history_entry(stored);
   ASSERT_TRUE(back) << back.error();
-  EXPECT_EQ(*back,
-            "[2026-01-01] payment E250: PAY108 of 169.21 by bpay, received 2026-01-01\n"
-            "  applied 11.17 to OBL1 tax (step 3: oldest due date first)\n"
-            "  applied 158.04 to OBL1 penalty (step 3: oldest due date first)");
+  EXPECT_EQ(*back, render_entry(compact).value());
+  EXPECT_TRUE(back->starts_with("[2026-01-01] payment E250: PAY108 of 169.21")) << *back;
 }
 
 TEST(HistoryCodec, StoredBytesThatAreNotAnEntryAreAnError) {
