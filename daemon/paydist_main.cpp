@@ -26,6 +26,7 @@
 #include "connectors/codec.h"
 #include "connectors/file_replay.h"
 #include "connectors/state_store.h"
+#include "daemon/kafka_tools.h"
 
 #ifndef PAYDIST_VERSION
 #define PAYDIST_VERSION "unknown"
@@ -293,6 +294,8 @@ int run(int argc, char** argv) {
       explain->add_subcommand("account", "Each kept history entry: what arrived, what it did, which rule fired");
   explain_account->add_option("ACCOUNT_ID", explain_args.account_id, "The account's id")->required();
 
+  KafkaTools kafka_tools{app};
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -308,6 +311,7 @@ int run(int argc, char** argv) {
   }
   if (inspect->parsed()) return run_inspect(inspect_args);
   if (explain->parsed()) return run_explain(explain_args);
+  if (std::optional<int> status = kafka_tools.run_parsed()) return *status;
   fmt::print(stderr, "{}", app.help());
   return kExitUsage;
 }

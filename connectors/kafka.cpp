@@ -1,0 +1,296 @@
+// connectors/kafka.cpp: librdkafka (C API) behind the types of kafka.h. Every handle has one
+// owner and is destroyed in the right order; every librdkafka failure becomes a one-line
+// Error naming what was being done. No message content is interpreted here.
+#include "connectors/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace paydist::kafka {
+namespace {
+
+constexpr std::size_t kErrorTextBytes = 512;
+// Brokers of the local mock cluster: one is enough for development and tests.
+constexpr int kMockBrokers = 1;
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+Status set_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+  std::array<char, kErrorTextBytes> error{};
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error.data(), error.size()) != RD_KAFKA_CONF_OK)
+    return Error{fmt::format("kafka property {}: {}", name, error.data())};
+  return Ok{};
+}
+
+// Our defaults first, then the deployment's own properties, which may override them.
+Result<ConfPtr> make_conf(const ClientOptions& options, const Properties& ours) {
+  ConfPtr conf{rd_kafka_conf_new()};
+  if (Status s = set_property(conf.get(), "bootstrap.servers", options.brokers); !s) return Error{s.error()};
+  if (Status s = set_property(conf.get(), "client.id", options.client_id); !s) return Error{s.error()};
+  for (const auto& [name, value] : ours)
+    if (Status s = set_property(conf.get(), name, value); !s) return Error{s.error()};
+  for (const auto& [name, value] : options.client)
+    if (Status s = set_property(conf.get(), name, value); !s) return Error{s.error()};
+  return conf;
+}
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+
+// rd_kafka_new() takes the conf only when it succeeds.
+Result<HandlePtr> make_handle(rd_kafka_type_t type, ConfPtr conf) {
+  std::array<char, kErrorTextBytes> error{};
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error.data(), error.size());
+  if (rk == nullptr) return Error{fmt::format("cannot create the kafka client: {}", error.data())};
+  conf.release();
+  return HandlePtr{rk};
+}
+
+// Asks for every topic's metadata rather than this one's: a request naming a topic may
+// create it on a broker that auto-creates topics, and a typo must not make a topic.
+Result<std::int32_t> topic_partition_count(rd_kafka_t* rk, const std::string& topic,
+                                           std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &metadata, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Error{fmt::format("metadata of topic {}: {}", topic, rd_kafka_err2str(err))};
+  Result<std::int32_t> out = Error{fmt::format("topic {} does not exist", topic)};
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = metadata->topics[i];
+    if (topic != t.topic) continue;
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      out = Error{fmt::format("metadata of topic {}: {}", topic, rd_kafka_err2str(t.err))};
+    else if (t.partition_cnt <= 0)
+      out = Error{fmt::format("topic {} has no partitions", topic)};
+    else
+      out = static_cast<std::int32_t>(t.partition_cnt);
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return out;
+}
+
+}  // namespace
+
+// --- MockCluster -----------------------------------------------------------------------
+
+MockCluster::MockCluster(rd_kafka_s* handle, rd_kafka_mock_cluster_s* cluster, std::string bootstrap)
+    : handle_(handle), cluster_(cluster), bootstrap_(std::move(bootstrap)) {}
+
+MockCluster::~MockCluster() {
+  rd_kafka_mock_cluster_destroy(cluster_);
+  rd_kafka_destroy(handle_);
+}
+
+Result<std::unique_ptr<MockCluster>> MockCluster::start(const std::vector<std::string>& topics, int partitions) {
+  if (partitions <= 0) return Error{fmt::format("partitions must be at least 1, not {}", partitions)};
+  ConfPtr conf{rd_kafka_conf_new()};
+  // The handle only hosts the cluster: keep it quiet and off the network.
+  if (Status s = set_property(conf.get(), "log_level", "3"); !s) return Error{s.error()};
+  Result<HandlePtr> handle = make_handle(RD_KAFKA_PRODUCER, std::move(conf));
+  if (!handle) return Error{handle.error()};
+  rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(handle->get(), kMockBrokers);
+  if (cluster == nullptr) return Error{"cannot start the mock kafka cluster"};
+  for (const std::string& topic : topics) {
+    const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_mock_cluster_destroy(cluster);
+      return Error{fmt::format("cannot create topic {}: {}", topic, rd_kafka_err2str(err))};
+    }
+  }
+  std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+  return std::unique_ptr<MockCluster>(new MockCluster(handle->release(), cluster, std::move(bootstrap)));
+}
+
+void MockCluster::set_brokers_up(bool up) {
+  for (int id = 1; id <= kMockBrokers; ++id) {
+    if (up)
+      rd_kafka_mock_broker_set_up(cluster_, id);
+    else
+      rd_kafka_mock_broker_set_down(cluster_, id);
+  }
+}
+
+// --- Producer --------------------------------------------------------------------------
+
+struct Producer::Impl {
+  HandlePtr handle;
+  std::function<void(const Delivery&)> on_delivery;
+};
+
+namespace {
+
+void on_delivery_report(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* opaque) {
+  auto* impl = static_cast<Producer::Impl*>(opaque);
+  if (!impl->on_delivery) return;
+  Delivery d;
+  d.token = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(message->_private));
+  d.delivered = message->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!d.delivered) d.error = rd_kafka_err2str(message->err);
+  d.partition = message->partition;
+  d.offset = message->offset;
+  impl->on_delivery(d);
+}
+
+}  // namespace
+
+Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Producer::~Producer() = default;
+
+Result<std::unique_ptr<Producer>> Producer::create(const ClientOptions& options, Idempotence idempotence,
+                                                   std::function<void(const Delivery&)> on_delivery) {
+  Properties ours = {{"acks", "all"}, {"partitioner", kPartitioner}, {"linger.ms", "5"}};
+  if (idempotence == Idempotence::on) ours.emplace_back("enable.idempotence", "true");
+  Result<ConfPtr> conf = make_conf(options, ours);
+  if (!conf) return Error{conf.error()};
+  auto impl = std::make_unique<Impl>();
+  impl->on_delivery = std::move(on_delivery);
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery_report);
+  rd_kafka_conf_set_opaque(conf->get(), impl.get());
+  Result<HandlePtr> handle = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!handle) return Error{handle.error()};
+  impl->handle = std::move(*handle);
+  return std::unique_ptr<Producer>(new Producer(std::move(impl)));
+}
+
+Status Producer::produce(const OutgoingMessage& message) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (!message.headers.empty()) {
+    headers = rd_kafka_headers_new(message.headers.size());
+    for (const Header& h : message.headers)
+      rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+  }
+  const std::string topic{message.topic};
+  void* token = reinterpret_cast<void*>(static_cast<std::uintptr_t>(message.token));
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      impl_->handle.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(message.partition),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(message.key.empty() ? nullptr : const_cast<char*>(message.key.data()), message.key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
+      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (headers != nullptr) rd_kafka_headers_destroy(headers);  // only taken on success
+    return Error{fmt::format("cannot produce to {}: {}", topic, rd_kafka_err2str(err))};
+  }
+  return Ok{};
+}
+
+void Producer::poll(std::chrono::milliseconds timeout) {
+  rd_kafka_poll(impl_->handle.get(), static_cast<int>(timeout.count()));
+}
+
+Status Producer::flush(std::chrono::milliseconds timeout) {
+  const rd_kafka_resp_err_t err = rd_kafka_flush(impl_->handle.get(), static_cast<int>(timeout.count()));
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
+    return Error{fmt::format("{} message(s) not delivered within {} ms", in_flight(), timeout.count())};
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Error{fmt::format("flush: {}", rd_kafka_err2str(err))};
+  return Ok{};
+}
+
+std::size_t Producer::in_flight() const {
+  return static_cast<std::size_t>(rd_kafka_outq_len(impl_->handle.get()));
+}
+
+Result<std::int32_t> Producer::partition_count(const std::string& topic, std::chrono::milliseconds timeout) {
+  return topic_partition_count(impl_->handle.get(), topic, timeout);
+}
+
+// --- Reader ----------------------------------------------------------------------------
+
+struct Reader::Impl {
+  HandlePtr handle;
+};
+
+Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Reader::~Reader() {
+  if (impl_ && impl_->handle) rd_kafka_consumer_close(impl_->handle.get());
+}
+
+Result<std::unique_ptr<Reader>> Reader::create(const ClientOptions& options) {
+  // librdkafka's assign() wants a group.id, but this reader never joins the group (it
+  // assigns partitions itself) and never commits an offset to it.
+  const Properties ours = {{"group.id", options.client_id + "-reader"},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"},
+                           {"enable.partition.eof", "false"}};
+  Result<ConfPtr> conf = make_conf(options, ours);
+  if (!conf) return Error{conf.error()};
+  Result<HandlePtr> handle = make_handle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!handle) return Error{handle.error()};
+  rd_kafka_poll_set_consumer(handle->get());
+  auto impl = std::make_unique<Impl>();
+  impl->handle = std::move(*handle);
+  return std::unique_ptr<Reader>(new Reader(std::move(impl)));
+}
+
+Result<std::int32_t> Reader::partition_count(const std::string& topic, std::chrono::milliseconds timeout) {
+  return topic_partition_count(impl_->handle.get(), topic, timeout);
+}
+
+Result<Watermarks> Reader::watermarks(const TopicPartition& tp, std::chrono::milliseconds timeout) {
+  Watermarks w;
+  const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      impl_->handle.get(), tp.topic.c_str(), tp.partition, &w.low, &w.high, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Error{fmt::format("watermarks of {}/{}: {}", tp.topic, tp.partition, rd_kafka_err2str(err))};
+  return w;
+}
+
+Status Reader::assign(const std::vector<std::pair<TopicPartition, std::int64_t>>& from) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(from.size()));
+  for (const auto& [tp, offset] : from)
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = offset;
+  const rd_kafka_resp_err_t err = rd_kafka_assign(impl_->handle.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Error{fmt::format("assign: {}", rd_kafka_err2str(err))};
+  return Ok{};
+}
+
+namespace {
+
+ConsumedMessage copy_message(const rd_kafka_message_t& m) {
+  ConsumedMessage out;
+  out.topic = rd_kafka_topic_name(m.rkt);
+  out.partition = m.partition;
+  out.offset = m.offset;
+  rd_kafka_timestamp_type_t type{};
+  out.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
+  if (m.key != nullptr) out.key.emplace(static_cast<const char*>(m.key), m.key_len);
+  if (m.payload != nullptr) out.value.assign(static_cast<const char*>(m.payload), m.len);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    std::size_t size = 0;
+    for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+      out.headers.push_back({name, value == nullptr ? std::string{} : std::string(static_cast<const char*>(value), size)});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<ConsumedMessage>> Reader::poll(std::chrono::milliseconds timeout) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->handle.get(), static_cast<int>(timeout.count()));
+  if (m == nullptr) return std::optional<ConsumedMessage>{};
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned{m, rd_kafka_message_destroy};
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::optional<ConsumedMessage>{};
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Error{fmt::format("consume: {}", rd_kafka_message_errstr(m))};
+  return std::optional<ConsumedMessage>{copy_message(*m)};
+}
+
+}  // namespace paydist::kafka

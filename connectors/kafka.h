@@ -1,0 +1,172 @@
+// connectors/kafka.h: thin owners of librdkafka handles (configuration, producer, consumer,
+// and the mock cluster that serves as the local broker). Moves bytes and reports librdkafka
+// errors as one-line Errors; decides no business rule and never parses a message.
+//   auto producer = kafka::Producer::create({.brokers = "127.0.0.1:9092"}).value();
+//   producer->produce({.topic = "paydist.events", .key = "ACC1", .value = line});
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+struct rd_kafka_s;
+struct rd_kafka_mock_cluster_s;
+
+namespace paydist::kafka {
+
+// The contract's topic names (contract 2); configurable because a deployment may rename them.
+struct TopicNames {
+  std::string events = "paydist.events";
+  std::string activities = "wlm.activities";
+  std::string distributions = "paydist.distributions";
+  std::string rejects = "paydist.rejects";
+  std::vector<std::string> all() const { return {events, activities, distributions, rejects}; }
+};
+
+// librdkafka properties, applied in order after ours (so that a deployment can override any
+// of them, e.g. SASL/SSL settings from the config file's [kafka.client] table).
+using Properties = std::vector<std::pair<std::string, std::string>>;
+
+struct ClientOptions {
+  std::string brokers;       // bootstrap list, "host:port,..."
+  Properties client;         // passed through to librdkafka
+  std::string client_id = "paydist";
+};
+
+// A message header: name and value bytes.
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+// Kafka's partitioner for keyed messages: murmur2, as the Java client does, so that our
+// producer and any other producer of the same topic agree on an account's partition.
+constexpr const char* kPartitioner = "murmur2_random";
+constexpr std::int32_t kAnyPartition = -1;
+
+// librdkafka's mock cluster (rdkafka_mock.h): a Kafka broker in this process, in memory,
+// for development and tests. Creates the given topics with `partitions` each.
+class MockCluster {
+ public:
+  static Result<std::unique_ptr<MockCluster>> start(const std::vector<std::string>& topics, int partitions);
+  ~MockCluster();
+  MockCluster(const MockCluster&) = delete;
+  MockCluster& operator=(const MockCluster&) = delete;
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  // Takes every broker of the cluster down (connections refused/closed) or back up: lets a
+  // test show that clients survive the broker going away.
+  void set_brokers_up(bool up);
+
+ private:
+  MockCluster(rd_kafka_s* handle, rd_kafka_mock_cluster_s* cluster, std::string bootstrap);
+  rd_kafka_s* handle_ = nullptr;
+  rd_kafka_mock_cluster_s* cluster_ = nullptr;
+  std::string bootstrap_;
+};
+
+// What a delivery report says about one produced message.
+struct Delivery {
+  std::uint64_t token = 0;    // the caller's, from OutgoingMessage::token
+  bool delivered = false;
+  std::string error;          // when not delivered
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
+
+struct OutgoingMessage {
+  std::string_view topic;
+  std::int32_t partition = kAnyPartition;  // kAnyPartition: by key (murmur2), or spread
+  std::string_view key;                    // empty: unkeyed
+  std::string_view value;
+  std::vector<Header> headers;
+  std::uint64_t token = 0;                 // returned in the Delivery
+};
+
+enum class Idempotence : std::uint8_t { off, on };
+
+// A producer with acks=all. Deliveries are reported through `on_delivery`, called from
+// poll() / flush() on the caller's thread.
+class Producer {
+ public:
+  static Result<std::unique_ptr<Producer>> create(const ClientOptions& options, Idempotence idempotence,
+                                                  std::function<void(const Delivery&)> on_delivery);
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Queues one message. An Error: the local queue is full (poll and retry) or the message
+  // is refused (too large, unknown topic).
+  Status produce(const OutgoingMessage& message);
+  // Serves delivery reports; waits at most `timeout`.
+  void poll(std::chrono::milliseconds timeout);
+  // Waits until every queued message is delivered or failed, at most `timeout`.
+  Status flush(std::chrono::milliseconds timeout);
+  std::size_t in_flight() const;
+  // The topic's partition count from the cluster's metadata.
+  Result<std::int32_t> partition_count(const std::string& topic, std::chrono::milliseconds timeout);
+
+  struct Impl;
+
+ private:
+  explicit Producer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One consumed message (copies: the librdkafka message is freed before this is returned).
+struct ConsumedMessage {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int64_t timestamp_ms = -1;
+  std::optional<std::string> key;
+  std::string value;
+  std::vector<Header> headers;
+};
+
+struct TopicPartition {
+  std::string topic;
+  std::int32_t partition = 0;
+  auto operator<=>(const TopicPartition&) const = default;
+};
+
+// The low and high watermarks of a partition: the first offset it holds and the next to be
+// written.
+struct Watermarks {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+};
+
+// A consumer that assigns partitions itself (no consumer group): reads whole topics for
+// `paydist tail` and tests.
+class Reader {
+ public:
+  static Result<std::unique_ptr<Reader>> create(const ClientOptions& options);
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  Result<std::int32_t> partition_count(const std::string& topic, std::chrono::milliseconds timeout);
+  Result<Watermarks> watermarks(const TopicPartition& tp, std::chrono::milliseconds timeout);
+  // Reads the given partitions from the given offsets (replacing any previous assignment).
+  Status assign(const std::vector<std::pair<TopicPartition, std::int64_t>>& from);
+  // The next message, or nullopt after `timeout` with none; an Error for a consumer error
+  // (other than reaching the end of a partition, which is not an error).
+  Result<std::optional<ConsumedMessage>> poll(std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace paydist::kafka

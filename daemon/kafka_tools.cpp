@@ -1,0 +1,323 @@
+// daemon/kafka_tools.cpp: `paydist broker`, `paydist feed`, `paydist tail` (issue 5, item 5).
+// Wiring only: each reads its arguments, drives a connectors/kafka.h client and maps the
+// outcome to an exit status (0 done, 1 failed, 2 usage). Holds no business rule.
+#include "daemon/kafka_tools.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "connectors/codec.h"
+#include "connectors/kafka.h"
+
+namespace paydist {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+
+constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
+constexpr auto kPollInterval = std::chrono::milliseconds{100};
+constexpr auto kProgressInterval = std::chrono::milliseconds{250};
+// How long `feed` waits for the last acknowledgements before it gives up.
+constexpr auto kFeedFlushTimeout = std::chrono::milliseconds{60'000};
+// Input lines are bounded by max_message_bytes (contract 6, default 1 MiB); longer ones are
+// still sent (the daemon rejects them unread), up to what the producer accepts.
+constexpr const char* kFeedMessageBytesMax = "8388608";
+constexpr std::size_t kFeedLineBytesMax = 8'000'000;
+
+// Blocks the given signals in this thread and every thread started after it (librdkafka's
+// included), so that they are taken only by pending()/wait(), never by a handler.
+class BlockedSignals {
+ public:
+  explicit BlockedSignals(std::initializer_list<int> signals) {
+    sigemptyset(&set_);
+    for (int s : signals) sigaddset(&set_, s);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  // A signal that arrived, if any, without waiting.
+  std::optional<int> pending() {
+    const timespec zero{0, 0};
+    const int s = sigtimedwait(&set_, nullptr, &zero);
+    return s > 0 ? std::optional<int>{s} : std::nullopt;
+  }
+  int wait() {
+    for (;;) {
+      int s = 0;
+      if (sigwait(&set_, &s) == 0) return s;
+    }
+  }
+
+ private:
+  sigset_t set_{};
+};
+
+double per_second(std::uint64_t count, std::chrono::steady_clock::duration elapsed) {
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  return seconds > 0 ? static_cast<double>(count) / seconds : static_cast<double>(count);
+}
+
+// Writes `text` to `path` through a temporary file and a rename, so that a reader never sees
+// half an address.
+bool write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  return !ec;
+}
+
+int run_broker(int partitions, const std::string& brokers_file) {
+  BlockedSignals signals{SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
+  const kafka::TopicNames topics;
+  Result<std::unique_ptr<kafka::MockCluster>> cluster = kafka::MockCluster::start(topics.all(), partitions);
+  if (!cluster) {
+    fmt::print(stderr, "paydist broker: {}\n", cluster.error());
+    return kExitFailed;
+  }
+  const std::string& bootstrap = (*cluster)->bootstrap();
+  if (!brokers_file.empty() && !write_file_atomically(brokers_file, bootstrap + "\n")) {
+    fmt::print(stderr, "paydist broker: cannot write {}: {}\n", brokers_file, std::strerror(errno));
+    return kExitFailed;
+  }
+  fmt::print("{}\n", bootstrap);
+  std::fflush(stdout);
+  fmt::print(stderr, "paydist broker: listening on {} ({} partitions per topic: {}); SIGTERM stops it\n", bootstrap,
+             partitions, fmt::join(topics.all(), ", "));
+  for (;;) {
+    const int s = signals.wait();
+    if (s == SIGUSR1) {
+      (*cluster)->set_brokers_up(false);
+      fmt::print(stderr, "paydist broker: down (SIGUSR1); SIGUSR2 brings it back\n");
+    } else if (s == SIGUSR2) {
+      (*cluster)->set_brokers_up(true);
+      fmt::print(stderr, "paydist broker: up again (SIGUSR2)\n");
+    } else {
+      break;
+    }
+  }
+  if (!brokers_file.empty()) std::filesystem::remove(brokers_file);
+  fmt::print(stderr, "paydist broker: stopped\n");
+  return kExitOk;
+}
+
+// Counts of one feed run, updated from delivery reports.
+struct FeedCounts {
+  std::uint64_t lines = 0;       // input lines read (blank ones included)
+  std::uint64_t messages = 0;    // messages produced (a business_date line is one per partition)
+  std::uint64_t acknowledged = 0;
+  std::uint64_t failed = 0;
+  std::string first_error;
+};
+
+// Produces one message, waiting while the producer's local queue is full.
+Status produce_waiting(kafka::Producer& producer, const kafka::OutgoingMessage& message) {
+  for (;;) {
+    Status s = producer.produce(message);
+    if (s || s.error().find("Queue full") == std::string::npos) return s;
+    producer.poll(kPollInterval);
+  }
+}
+
+int run_feed(const std::string& brokers, const std::string& topic, const std::vector<std::string>& files) {
+  BlockedSignals signals{SIGTERM, SIGINT};
+  FeedCounts counts;
+  kafka::ClientOptions options{.brokers = brokers, .client = {{"message.max.bytes", kFeedMessageBytesMax}}};
+  options.client_id = "paydist-feed";
+  Result<std::unique_ptr<kafka::Producer>> producer =
+      kafka::Producer::create(options, kafka::Idempotence::on, [&counts](const kafka::Delivery& d) {
+        if (d.delivered) {
+          ++counts.acknowledged;
+        } else if (counts.failed++ == 0) {
+          counts.first_error = d.error;
+        }
+      });
+  if (!producer) {
+    fmt::print(stderr, "paydist feed: {}\n", producer.error());
+    return kExitFailed;
+  }
+  Result<std::int32_t> partitions = (*producer)->partition_count(topic, kMetadataTimeout);
+  if (!partitions) {
+    fmt::print(stderr, "paydist feed: {}\n", partitions.error());
+    return kExitFailed;
+  }
+
+  // Only the envelope matters here (its type and account_id); the daemon validates the rest.
+  const Rules rules;
+  Decoder decoder{rules};
+  const bool show_progress = ::isatty(STDERR_FILENO) == 1;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_progress = started;
+  std::uint64_t unkeyed = 0;
+  for (const std::string& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      fmt::print(stderr, "paydist feed: cannot open {}: {}\n", path, std::strerror(errno));
+      return kExitFailed;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+      ++counts.lines;
+      if (signals.pending()) {
+        fmt::print(stderr, "\npaydist feed: interrupted after {} lines\n", counts.lines - 1);
+        return kExitFailed;
+      }
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank (contract 6)
+      if (line.size() > kFeedLineBytesMax) {
+        fmt::print(stderr, "paydist feed: {} line {}: {} bytes, over the {} a message may hold\n", path, counts.lines,
+                   line.size(), kFeedLineBytesMax);
+        return kExitFailed;
+      }
+      const DecodedLine envelope = decoder.decode(line);
+      kafka::OutgoingMessage message{.topic = topic, .value = line};
+      if (envelope.business_date_scope) {
+        for (std::int32_t p = 0; p < *partitions; ++p) {  // contract 2: to every partition
+          message.partition = p;
+          if (Status s = produce_waiting(**producer, message); !s) {
+            fmt::print(stderr, "paydist feed: {} line {}: {}\n", path, counts.lines, s.error());
+            return kExitFailed;
+          }
+          ++counts.messages;
+        }
+      } else {
+        // An unkeyed line gets its partition here, round robin: left to the partitioner it
+        // could be placed after a business_date line produced to the same partition later.
+        if (envelope.account_id)
+          message.key = envelope.account_id->view();
+        else
+          message.partition = static_cast<std::int32_t>(unkeyed++ % static_cast<std::uint64_t>(*partitions));
+        if (Status s = produce_waiting(**producer, message); !s) {
+          fmt::print(stderr, "paydist feed: {} line {}: {}\n", path, counts.lines, s.error());
+          return kExitFailed;
+        }
+        ++counts.messages;
+      }
+      (*producer)->poll(std::chrono::milliseconds{0});
+      const auto now = std::chrono::steady_clock::now();
+      if (show_progress && now - last_progress >= kProgressInterval) {
+        last_progress = now;
+        fmt::print(stderr, "\rfeed: lines={} acknowledged={} messages_per_s={:.0f}   ", counts.lines,
+                   counts.acknowledged, per_second(counts.acknowledged, now - started));
+        std::fflush(stderr);
+      }
+    }
+    if (in.bad()) {
+      fmt::print(stderr, "paydist feed: reading {}: {}\n", path, std::strerror(errno));
+      return kExitFailed;
+    }
+  }
+  const Status flushed = (*producer)->flush(kFeedFlushTimeout);
+  if (show_progress) fmt::print(stderr, "\r\033[K");
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  fmt::print(stderr, "feed: lines={} messages={} acknowledged={} failed={} seconds={:.2f} messages_per_s={:.0f}\n",
+             counts.lines, counts.messages, counts.acknowledged, counts.failed,
+             std::chrono::duration<double>(elapsed).count(), per_second(counts.acknowledged, elapsed));
+  if (!flushed) {
+    fmt::print(stderr, "paydist feed: {}\n", flushed.error());
+    return kExitFailed;
+  }
+  if (counts.failed > 0) {
+    fmt::print(stderr, "paydist feed: {} message(s) not delivered: {}\n", counts.failed, counts.first_error);
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int run_tail(const std::string& brokers, const std::string& topic, bool until_end) {
+  BlockedSignals signals{SIGTERM, SIGINT};
+  kafka::ClientOptions options{.brokers = brokers};
+  options.client_id = "paydist-tail";
+  Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
+  if (!reader) {
+    fmt::print(stderr, "paydist tail: {}\n", reader.error());
+    return kExitFailed;
+  }
+  Result<std::int32_t> partitions = (*reader)->partition_count(topic, kMetadataTimeout);
+  if (!partitions) {
+    fmt::print(stderr, "paydist tail: {}\n", partitions.error());
+    return kExitFailed;
+  }
+  // With --until-end: the end is each partition's high watermark when tail started.
+  std::map<std::int32_t, std::int64_t> remaining_until;  // partition -> high watermark
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+  for (std::int32_t p = 0; p < *partitions; ++p) {
+    const kafka::TopicPartition tp{topic, p};
+    Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
+    if (!marks) {
+      fmt::print(stderr, "paydist tail: {}\n", marks.error());
+      return kExitFailed;
+    }
+    from.emplace_back(tp, marks->low);
+    if (until_end && marks->high > marks->low) remaining_until[p] = marks->high;
+  }
+  if (Status s = (*reader)->assign(from); !s) {
+    fmt::print(stderr, "paydist tail: {}\n", s.error());
+    return kExitFailed;
+  }
+  std::string out;
+  while (!(until_end && remaining_until.empty())) {
+    if (signals.pending()) break;
+    Result<std::optional<kafka::ConsumedMessage>> polled = (*reader)->poll(kPollInterval);
+    if (!polled) {
+      fmt::print(stderr, "paydist tail: {}\n", polled.error());
+      return kExitFailed;
+    }
+    if (!*polled) continue;
+    const kafka::ConsumedMessage& m = **polled;
+    out.assign(m.value);
+    out += '\n';
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) {
+      fmt::print(stderr, "paydist tail: writing to stdout failed: {}\n", std::strerror(errno));
+      return kExitFailed;
+    }
+    if (auto it = remaining_until.find(m.partition); it != remaining_until.end() && m.offset + 1 >= it->second)
+      remaining_until.erase(it);
+  }
+  if (std::fflush(stdout) != 0) return kExitFailed;
+  return kExitOk;
+}
+
+}  // namespace
+
+KafkaTools::KafkaTools(CLI::App& app) {
+  broker_ = app.add_subcommand("broker", "Run a local development Kafka broker (librdkafka's mock cluster)");
+  broker_->add_option("--partitions", broker_args_.partitions, "Partitions of every contract topic")
+      ->check(CLI::Range(1, 1024));
+  broker_->add_option("--brokers-file", broker_args_.brokers_file, "Also write the bootstrap address to this file");
+
+  feed_ = app.add_subcommand("feed", "Send input lines to the input topic, keyed by account_id");
+  feed_->add_option("--brokers", feed_args_.brokers, "Bootstrap servers, host:port[,host:port...]")->required();
+  feed_->add_option("--topic", feed_args_.topic, "Input topic")->capture_default_str();
+  feed_->add_option("EVENTS", feed_args_.files, "Input files, one JSON message per line")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  tail_ = app.add_subcommand("tail", "Print a topic's message values, one a line, from the beginning");
+  tail_->add_option("--brokers", tail_args_.brokers, "Bootstrap servers, host:port[,host:port...]")->required();
+  tail_->add_option("--topic", tail_args_.topic, "Topic to read")->required();
+  tail_->add_flag("--until-end", tail_args_.until_end, "Exit at the end of the topic (as it was when tail started)");
+}
+
+std::optional<int> KafkaTools::run_parsed() {
+  if (broker_->parsed()) return run_broker(broker_args_.partitions, broker_args_.brokers_file);
+  if (feed_->parsed()) return run_feed(feed_args_.brokers, feed_args_.topic, feed_args_.files);
+  if (tail_->parsed()) return run_tail(tail_args_.brokers, tail_args_.topic, tail_args_.until_end);
+  return std::nullopt;
+}
+
+}  // namespace paydist

@@ -1,0 +1,47 @@
+// daemon/kafka_tools.h: the Kafka subcommands of `paydist` (issue 5): `broker` (a local
+// development broker), `feed` (input lines into the input topic) and `tail` (a topic's
+// messages to stdout). Wiring only: no business rule, no state.
+//   KafkaTools tools{app};                        // before app.parse()
+//   if (std::optional<int> rc = tools.run_parsed()) return *rc;
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace paydist {
+
+class KafkaTools {
+ public:
+  explicit KafkaTools(CLI::App& app);
+  // The exit status of the subcommand the user named, or nullopt if it named none of these.
+  std::optional<int> run_parsed();
+
+ private:
+  struct BrokerArgs {
+    int partitions = 4;
+    std::string brokers_file;
+  };
+  struct FeedArgs {
+    std::string brokers;
+    std::string topic = "paydist.events";
+    std::vector<std::string> files;
+  };
+  struct TailArgs {
+    std::string brokers;
+    std::string topic;
+    bool until_end = false;
+  };
+
+  CLI::App* broker_ = nullptr;
+  CLI::App* feed_ = nullptr;
+  CLI::App* tail_ = nullptr;
+  BrokerArgs broker_args_;
+  FeedArgs feed_args_;
+  TailArgs tail_args_;
+};
+
+}  // namespace paydist

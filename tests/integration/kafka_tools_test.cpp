@@ -1,0 +1,169 @@
+// tests/integration/kafka_tools_test.cpp: `paydist broker`, `feed` and `tail` as real
+// processes on loopback: what feed sends arrives once, keyed by account_id (every message
+// of an account in one partition, in file order), business_date lines in every partition;
+// tail prints it back; the broker stops cleanly on SIGTERM.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connectors/kafka.h"
+#include "tests/support/process.h"
+
+namespace paydist {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::Child;
+using testing::run_to_end;
+using testing::split_lines;
+
+const std::string kBinary = PAYDIST_BINARY;
+constexpr int kPartitions = 3;
+
+fs::path make_temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "paydist-kafka-tools-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+// A few accounts' messages interleaved, two business dates, a blank line, and a line that
+// is not JSON (unkeyed). Values are distinct so that each can be found again.
+std::vector<std::string> sample_lines() {
+  std::vector<std::string> lines;
+  lines.push_back(R"({"type":"business_date","event_id":"BD1","date":"2026-01-01"})");
+  for (int i = 0; i < 40; ++i)
+    lines.push_back(fmt::format(
+        R"({{"type":"payment","event_id":"E{}","account_id":"ACC{}","payment_id":"P{}","amount":"10.00","received_date":"2026-01-01","method":"cash"}})",
+        i, i % 7, i));
+  lines.push_back("");
+  lines.push_back("not json at all");
+  lines.push_back(R"({"type":"business_date","event_id":"BD2","date":"2026-01-02"})");
+  return lines;
+}
+
+class KafkaToolsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir();
+    broker_ = Child::spawn({kBinary, "broker", "--partitions", std::to_string(kPartitions), "--brokers-file",
+                            (dir_ / "brokers").string()},
+                           dir_ / "broker");
+    ASSERT_TRUE(testing::wait_for_file(dir_ / "brokers", 10s)) << broker_.err();
+    bootstrap_ = split_lines(testing::read_text(dir_ / "brokers")).at(0);
+  }
+  void TearDown() override {
+    broker_.stop(SIGKILL, 5s);
+    fs::remove_all(dir_);
+  }
+
+  fs::path write_events(const std::vector<std::string>& lines) {
+    const fs::path path = dir_ / "events.jsonl";
+    std::ofstream out(path);
+    for (const std::string& line : lines) out << line << '\n';
+    return path;
+  }
+
+  fs::path dir_;
+  Child broker_;
+  std::string bootstrap_;
+};
+
+TEST_F(KafkaToolsTest, BrokerPrintsItsAddressAndStopsOnSigterm) {
+  EXPECT_EQ(split_lines(broker_.out()), std::vector<std::string>{bootstrap_});
+  EXPECT_NE(bootstrap_.find("127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(broker_.stop(SIGTERM, 5s), 0);
+  EXPECT_FALSE(fs::exists(dir_ / "brokers")) << "the address file is removed once the broker stops";
+}
+
+TEST_F(KafkaToolsTest, FeedSendsEachLineOnceAndTailPrintsThemBack) {
+  const std::vector<std::string> lines = sample_lines();
+  const testing::Finished fed =
+      run_to_end({kBinary, "feed", "--brokers", bootstrap_, write_events(lines).string()}, dir_ / "feed", 60s);
+  ASSERT_EQ(fed.status, 0) << fed.err;
+  // 40 payments, 1 unkeyed line, 2 business dates x 3 partitions; the blank line is skipped.
+  EXPECT_NE(fed.err.find("acknowledged=47 failed=0"), std::string::npos) << fed.err;
+
+  const testing::Finished tailed = run_to_end(
+      {kBinary, "tail", "--brokers", bootstrap_, "--topic", "paydist.events", "--until-end"}, dir_ / "tail", 60s);
+  ASSERT_EQ(tailed.status, 0) << tailed.err;
+  std::multiset<std::string> got;
+  for (const std::string& line : split_lines(tailed.out)) got.insert(line);
+  std::multiset<std::string> want;
+  for (const std::string& line : lines) {
+    if (line.empty()) continue;
+    const int copies = line.find("business_date") != std::string::npos ? kPartitions : 1;
+    for (int i = 0; i < copies; ++i) want.insert(line);
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(KafkaToolsTest, FeedKeysByAccountInFileOrderAndBroadcastsBusinessDates) {
+  const std::vector<std::string> lines = sample_lines();
+  ASSERT_EQ(run_to_end({kBinary, "feed", "--brokers", bootstrap_, write_events(lines).string()}, dir_ / "feed", 60s).status,
+            0);
+
+  auto reader = kafka::Reader::create({.brokers = bootstrap_}).value();
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+  for (int p = 0; p < kPartitions; ++p) from.push_back({{"paydist.events", p}, 0});
+  ASSERT_TRUE(reader->assign(from));
+  std::map<int, std::vector<kafka::ConsumedMessage>> by_partition;
+  std::size_t received = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s; received < 47 && std::chrono::steady_clock::now() < deadline;) {
+    auto polled = reader->poll(100ms);
+    ASSERT_TRUE(polled) << polled.error();
+    if (!*polled) continue;
+    by_partition[(*polled)->partition].push_back(std::move(**polled));
+    ++received;
+  }
+  ASSERT_EQ(received, 47u);
+
+  std::map<std::string, int> partition_of_account;
+  for (const auto& [partition, messages] : by_partition) {
+    // Each partition starts and ends with the two business dates, in order.
+    ASSERT_GE(messages.size(), 2u);
+    EXPECT_EQ(messages.front().value, lines.front());
+    EXPECT_EQ(messages.back().value, lines.back());
+    EXPECT_FALSE(messages.front().key.has_value()) << "business_date lines go unkeyed, to every partition";
+    // Within a partition, an account's payments keep their file order (E ids increase).
+    std::map<std::string, int> last_event_of_account;
+    for (const kafka::ConsumedMessage& m : messages) {
+      if (!m.key) continue;
+      auto [it, inserted] = partition_of_account.emplace(*m.key, partition);
+      EXPECT_EQ(it->second, partition) << "account " << *m.key << " in two partitions";
+      const int event = std::stoi(m.value.substr(m.value.find("\"E") + 2));
+      EXPECT_LT(last_event_of_account[*m.key], event + 1);
+      last_event_of_account[*m.key] = event + 1;
+      EXPECT_NE(m.value.find("\"account_id\":\"" + *m.key + "\""), std::string::npos);
+    }
+  }
+  EXPECT_EQ(partition_of_account.size(), 7u);
+}
+
+TEST_F(KafkaToolsTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(run_to_end({kBinary, "feed", "events.jsonl"}, dir_ / "usage1", 10s).status, 2);
+  EXPECT_EQ(run_to_end({kBinary, "tail", "--brokers", bootstrap_}, dir_ / "usage2", 10s).status, 2);
+  EXPECT_EQ(run_to_end({kBinary, "broker", "--partitions", "0"}, dir_ / "usage3", 10s).status, 2);
+}
+
+TEST_F(KafkaToolsTest, TailOfAnUnknownTopicFailsWithOneLine) {
+  const testing::Finished tailed =
+      run_to_end({kBinary, "tail", "--brokers", bootstrap_, "--topic", "no.such.topic", "--until-end"}, dir_ / "tail", 30s);
+  EXPECT_EQ(tailed.status, 1);
+  EXPECT_NE(tailed.err.find("no.such.topic"), std::string::npos) << tailed.err;
+}
+
+}  // namespace
+}  // namespace paydist
