@@ -308,18 +308,22 @@ struct BatchBuffers {
   // the last key found absent stays absent until it is marked accepted.
   std::string last_absent_event;
 
-  // The index entries the batch added (-> the account's key in `account_records`) and
-  // removed.
-  std::map<DeadlineSlot, const std::string*> deadlines_added;
-  std::set<DeadlineSlot> deadlines_removed;
-  // The deadline scan: LMDB's entries do not change while the batch is open, so every entry
-  // before `scan_from` was found hidden (removed) once and need not be looked at again; if
-  // one is added back it sits in deadlines_added. Keeps a long date jump linear.
-  std::string scan_from;
-  bool scan_exhausted = false;
+  // What the batch changed in one timeline (the daemon's batch spans its partitions).
+  struct TimelineChanges {
+    // The index entries the batch added (-> the account's key in `account_records`) and
+    // removed.
+    std::map<DeadlineSlot, const std::string*> deadlines_added;
+    std::set<DeadlineSlot> deadlines_removed;
+    // The deadline scan: LMDB's entries do not change while the batch is open, so every
+    // entry before `scan_from` was found hidden (removed) once and need not be looked at
+    // again; if one is added back it sits in deadlines_added. Keeps a long date jump linear.
+    std::string scan_from;
+    bool scan_exhausted = false;
 
-  std::optional<TimelineState> timeline_state;  // loaded or stored
-  bool timeline_dirty = false;
+    std::optional<TimelineState> state;  // loaded or stored
+    bool state_dirty = false;
+  };
+  std::map<TimelineId, TimelineChanges> timelines;
   std::unordered_map<std::string, FilePosition> file_positions;
 
   // The outbox: records encoded at add_output(), back to back in one buffer.
@@ -351,12 +355,7 @@ struct BatchBuffers {
     account_records.clear();
     accepted_events.clear();
     last_absent_event.clear();
-    deadlines_added.clear();
-    deadlines_removed.clear();
-    scan_from.clear();
-    scan_exhausted = false;
-    timeline_state.reset();
-    timeline_dirty = false;
+    timelines.clear();
     file_positions.clear();
     first_output_seq.reset();
     output_records.clear();
@@ -816,7 +815,8 @@ Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vect
 
 struct StateStore::Batch::Impl : BatchBuffers {
   StateStore::Impl& store;
-  TimelineId timeline;
+  TimelineId timeline;  // the one messages apply to now (switch_timeline)
+  TimelineChanges* changes = nullptr;  // timelines[timeline]
   // Reads go through a read transaction (opened at the first read) and the batch's own
   // writes; the write transaction exists only inside commit.
   std::optional<ReadTxn> reader;
@@ -832,7 +832,9 @@ struct StateStore::Batch::Impl : BatchBuffers {
   bool background_done = false;
 
   Impl(StateStore::Impl& s, TimelineId t, std::shared_ptr<const Impl> before)
-      : BatchBuffers(s.take_buffers()), store(s), timeline(t), predecessor(std::move(before)) {}
+      : BatchBuffers(s.take_buffers()), store(s), timeline(t), predecessor(std::move(before)) {
+    changes = &timelines[t];
+  }
   ~Impl() {
     reader.reset();
     txn.abort();
@@ -867,8 +869,10 @@ struct StateStore::Batch::Impl : BatchBuffers {
     }
     lock.unlock();
     predecessor.reset();
-    scan_from.clear();
-    scan_exhausted = false;
+    for (auto& [id, t] : timelines) {
+      t.scan_from.clear();
+      t.scan_exhausted = false;
+    }
   }
   Status commit_now(Durability durability);
 
@@ -943,18 +947,19 @@ void StateStore::Batch::Impl::move_deadline(std::optional<Date> previous, const 
                                             const std::string& key) {
   if (previous) {
     const DeadlineSlot slot{*previous, account.seq};
-    deadlines_added.erase(slot);
-    deadlines_removed.insert(slot);
+    changes->deadlines_added.erase(slot);
+    changes->deadlines_removed.insert(slot);
   }
   if (account.indexed_deadline) {
     const DeadlineSlot slot{*account.indexed_deadline, account.seq};
-    deadlines_removed.erase(slot);
-    deadlines_added.insert_or_assign(slot, &key);
+    changes->deadlines_removed.erase(slot);
+    changes->deadlines_added.insert_or_assign(slot, &key);
   }
 }
 
 std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date up_to) {
-  if (scan_exhausted) return std::nullopt;
+  std::string& scan_from = changes->scan_from;
+  if (changes->scan_exhausted) return std::nullopt;
   if (scan_from.empty()) deadline_key(timeline, DeadlineSlot{Date::from_serial(INT32_MIN), 0}, scan_from);
   const Db& db = store.deadlines;
   Cursor cursor{read_txn(), db};
@@ -967,12 +972,12 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
     const DeadlineSlot slot{date_from_key(static_cast<std::uint32_t>(read_be(k.substr(4, 4)))), read_be(k.substr(8))};
     scan_from.assign(k);
     if (slot.date() > up_to) return std::nullopt;
-    if (deadlines_removed.contains(slot)) continue;
+    if (changes->deadlines_removed.contains(slot)) continue;
     const std::string_view id = to_view(value);
     if (!is_valid_id(id)) fatal(db, k, "the value is not an account id");
     return DeadlineEntry{slot.date(), slot.account_seq(), AccountId::trusted(id)};
   }
-  scan_exhausted = true;
+  changes->scan_exhausted = true;
   return std::nullopt;
 }
 
@@ -982,27 +987,35 @@ std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to)
   impl_->settle_predecessor();
   if (impl_->doomed) return std::nullopt;
   std::optional<DeadlineEntry> stored = impl_->first_stored_deadline(up_to);
-  auto added = impl_->deadlines_added.begin();
-  if (added == impl_->deadlines_added.end() || added->first.date() > up_to) return stored;
+  const auto& deadlines_added = impl_->changes->deadlines_added;
+  auto added = deadlines_added.begin();
+  if (added == deadlines_added.end() || added->first.date() > up_to) return stored;
   if (stored && DeadlineSlot{stored->date, stored->account_seq} < added->first) return stored;
   return DeadlineEntry{added->first.date(), added->first.account_seq(), AccountId::trusted(*added->second)};
 }
 
 TimelineState StateStore::Batch::timeline() {
-  if (!impl_->timeline_state && impl_->predecessor && impl_->predecessor->timeline_state)
-    impl_->timeline_state = impl_->predecessor->timeline_state;
-  if (!impl_->timeline_state) {
-    const std::string key = be32(impl_->timeline);
-    std::optional<std::string_view> bytes = get(impl_->read_txn(), impl_->store.timelines, key);
-    impl_->timeline_state =
-        bytes ? decoded_or_fatal(decode_timeline(*bytes), impl_->store.timelines, key) : TimelineState{};
+  Impl& b = *impl_;
+  std::optional<TimelineState>& state = b.changes->state;
+  if (!state && b.predecessor)
+    if (auto it = b.predecessor->timelines.find(b.timeline); it != b.predecessor->timelines.end() && it->second.state)
+      state = it->second.state;
+  if (!state) {
+    const std::string key = be32(b.timeline);
+    std::optional<std::string_view> bytes = get(b.read_txn(), b.store.timelines, key);
+    state = bytes ? decoded_or_fatal(decode_timeline(*bytes), b.store.timelines, key) : TimelineState{};
   }
-  return *impl_->timeline_state;
+  return *state;
 }
 
 void StateStore::Batch::store_timeline(const TimelineState& timeline) {
-  impl_->timeline_state = timeline;
-  impl_->timeline_dirty = true;
+  impl_->changes->state = timeline;
+  impl_->changes->state_dirty = true;
+}
+
+void StateStore::Batch::switch_timeline(TimelineId timeline) {
+  impl_->timeline = timeline;
+  impl_->changes = &impl_->timelines[timeline];
 }
 
 std::uint64_t StateStore::Batch::Impl::load_next_output_seq() {
@@ -1055,8 +1068,10 @@ void StateStore::Batch::set_file_position(const FilePosition& position) {
 }
 
 std::size_t StateStore::Batch::pending_writes() const {
-  return impl_->account_records.size() + impl_->accepted_events.size() + impl_->deadlines_added.size() +
-         impl_->deadlines_removed.size() + (impl_->timeline_dirty ? 1 : 0) + impl_->outputs.size() +
+  std::size_t timeline_writes = 0;
+  for (const auto& [id, t] : impl_->timelines)
+    timeline_writes += t.deadlines_added.size() + t.deadlines_removed.size() + (t.state_dirty ? 1 : 0);
+  return impl_->account_records.size() + impl_->accepted_events.size() + timeline_writes + impl_->outputs.size() +
          impl_->file_positions.size() + impl_->history_entries.size();
 }
 
@@ -1092,19 +1107,21 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   for (const std::string* key : sorted_events)
     if (WriteFailure f = put(store.events, *key, {}); f.rc != 0) return f;
   std::string key;
-  for (const DeadlineSlot& slot : deadlines_removed) {
-    deadline_key(timeline, slot, key);
-    MDB_val k = to_val(key);
-    const int rc = mdb_del(t, store.deadlines.dbi, &k, nullptr);
-    if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, store.deadlines.name, key};
-  }
-  for (const auto& [slot, id] : deadlines_added) {
-    deadline_key(timeline, slot, key);
-    if (WriteFailure f = put(store.deadlines, key, *id); f.rc != 0) return f;
-  }
-  if (timeline_dirty) {
-    encode_timeline(*timeline_state, scratch);
-    if (WriteFailure f = put(store.timelines, be32(timeline), scratch); f.rc != 0) return f;
+  for (const auto& [timeline_id, changed] : timelines) {
+    for (const DeadlineSlot& slot : changed.deadlines_removed) {
+      deadline_key(timeline_id, slot, key);
+      MDB_val k = to_val(key);
+      const int rc = mdb_del(t, store.deadlines.dbi, &k, nullptr);
+      if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, store.deadlines.name, key};
+    }
+    for (const auto& [slot, id] : changed.deadlines_added) {
+      deadline_key(timeline_id, slot, key);
+      if (WriteFailure f = put(store.deadlines, key, *id); f.rc != 0) return f;
+    }
+    if (changed.state_dirty) {
+      encode_timeline(*changed.state, scratch);
+      if (WriteFailure f = put(store.timelines, be32(timeline_id), scratch); f.rc != 0) return f;
+    }
   }
   for (const auto& [path, position] : file_positions) {
     encode_file_position(position, scratch);
@@ -1159,7 +1176,7 @@ std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   std::size_t bytes = 0;
   for (const auto& [id, record] : account_records) bytes += id.size() + record.size();
   for (const std::string& key : accepted_events) bytes += key.size();
-  bytes += deadlines_added.size() * (kDeadlineKeyBytes + kMaxIdLength);
+  for (const auto& [id, t] : timelines) bytes += t.deadlines_added.size() * (kDeadlineKeyBytes + kMaxIdLength);
   for (const auto& [path, position] : file_positions) bytes += 2 * path.size() + 64;
   bytes += output_records.size() + outputs.size() * 8;
   for (const auto& [key, text] : history_entries) bytes += key.size() + text.size();

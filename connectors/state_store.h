@@ -135,6 +135,11 @@ class StateStore::Batch : public StateAccess {
   bool keeps_history() const override;
   void append_history(const Account& account, std::string entry) override;
 
+  // Makes `timeline` the one the next messages apply to (its business date, deadlines and
+  // business_date event scope). A batch may span timelines: the daemon's covers every
+  // partition it polled, in one transaction.
+  void switch_timeline(TimelineId timeline);
+
   void add_output(OutputTopic topic, std::string_view key, std::string_view json);
   // StateStore::acknowledge_outbox() as part of this batch's transaction: the file connector
   // acknowledges one batch's outputs with the next batch's commit and saves a synced

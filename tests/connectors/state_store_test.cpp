@@ -234,6 +234,43 @@ TEST_F(StateStoreTest, DeadlineTimelinesAreSeparate) {
   EXPECT_FALSE(first(*b2, day(9999, 12, 31)));
 }
 
+// The daemon's batch spans its partitions: each timeline keeps its own business date,
+// deadline index and business_date event scope inside one transaction, and a later batch
+// (begun while this one commits in the background) sees them per timeline.
+TEST_F(StateStoreTest, OneBatchSpansTimelinesKeepingEachApart) {
+  auto store = open_store();
+  const EventScope business_date_scope{};
+  {
+    auto batch = store->begin(0);
+    batch->store_timeline(TimelineState{day(2025, 1, 10), 1});
+    batch->store_account(make_account("A0", 0, day(2025, 2, 1)), std::nullopt);
+    batch->mark_event_accepted(business_date_scope, ev("BD1"));
+    batch->switch_timeline(1);
+    EXPECT_EQ(batch->timeline(), TimelineState{}) << "timeline 1 starts empty";
+    EXPECT_FALSE(batch->event_accepted(business_date_scope, ev("BD1")));
+    EXPECT_FALSE(first(*batch, day(2025, 12, 31))) << "timeline 0's deadline is not timeline 1's";
+    batch->store_timeline(TimelineState{day(2025, 1, 20), 1});
+    batch->store_account(make_account("A1", 0, day(2025, 3, 1)), std::nullopt);
+    EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 3, 1), 0, "A1");
+    batch->switch_timeline(0);
+    EXPECT_EQ(batch->timeline().business_date, day(2025, 1, 10));
+    EXPECT_TRUE(batch->event_accepted(business_date_scope, ev("BD1")));
+    EXPECT_DEADLINE(first(*batch, day(2025, 12, 31)), day(2025, 2, 1), 0, "A0");
+    StateStore::Batch::commit_in_background(std::move(batch), Durability::synced,
+                                            [](Status s, StateStore::Batch&) { ASSERT_TRUE(s); });
+  }
+  auto next = store->begin(1);  // may read the batch above before its commit ends
+  EXPECT_EQ(next->timeline().business_date, day(2025, 1, 20));
+  EXPECT_DEADLINE(first(*next, day(2025, 12, 31)), day(2025, 3, 1), 0, "A1");
+  next->switch_timeline(0);
+  EXPECT_EQ(next->timeline().business_date, day(2025, 1, 10));
+  EXPECT_DEADLINE(first(*next, day(2025, 12, 31)), day(2025, 2, 1), 0, "A0");
+  next.reset();
+  ASSERT_TRUE(store->wait_for_commits());
+  EXPECT_EQ(store->read_timeline(0)->business_date, day(2025, 1, 10));
+  EXPECT_EQ(store->read_timeline(1)->business_date, day(2025, 1, 20));
+}
+
 TEST_F(StateStoreTest, DeadlineOverlayHidesRemovedAndShowsAddedBeforeCommit) {
   auto store = open_store();
   {
