@@ -25,6 +25,7 @@
 //   files      path key -> file position record
 //   outfiles   path key -> u64 length
 //   outbox     u64 seq -> pending output record
+//   offsets    topic '\0' u32 partition -> u64 next offset to consume (the daemon's input)
 //   history    account_id '\0' u64 entry number -> audit entry (core/history.h) stored by
 //              connectors/history_codec.cpp, the newest
 //              StoreOptions::history_entries_per_account of each account
@@ -76,8 +77,8 @@ namespace {
 // the history database and the account record's history counter; version 3 stores history
 // entries in their compact form (connectors/history_codec.cpp). Versions 1 and 2 came only
 // from development builds and are not migrated (replay the input again).
-constexpr std::uint32_t kFormatVersion = 3;
-constexpr unsigned kMaxDbs = 16;  // 9 in use; room for later layouts
+constexpr std::uint32_t kFormatVersion = 4;
+constexpr unsigned kMaxDbs = 16;  // 10 in use; room for later layouts
 constexpr mdb_mode_t kFileMode = 0600;
 constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
 constexpr std::size_t kMaxMapBytes = std::size_t{1} << 44;  // 16 TiB: growth stops here
@@ -157,6 +158,15 @@ void deadline_key(TimelineId timeline, DeadlineSlot slot, std::string& key) {
   append_be32(key, timeline);
   append_be32(key, date_key(slot.date()));
   append_be64(key, slot.account_seq());
+}
+
+// An input partition's key in `offsets`: the topic, a NUL (topic names hold none), the
+// partition.
+std::string offset_key(const InputPartition& partition) {
+  std::string key = partition.topic;
+  key += '\0';
+  append_be32(key, static_cast<std::uint32_t>(partition.partition));
+  return key;
 }
 
 std::string path_key(const std::string& path) {
@@ -325,6 +335,7 @@ struct BatchBuffers {
   };
   std::map<TimelineId, TimelineChanges> timelines;
   std::unordered_map<std::string, FilePosition> file_positions;
+  std::map<std::string, std::int64_t> input_offsets;  // offset_key -> next offset
 
   // The outbox: records encoded at add_output(), back to back in one buffer.
   struct OutputSlot {
@@ -357,6 +368,7 @@ struct BatchBuffers {
     last_absent_event.clear();
     timelines.clear();
     file_positions.clear();
+    input_offsets.clear();
     first_output_seq.reset();
     output_records.clear();
     outputs.clear();
@@ -375,7 +387,7 @@ struct StateStore::Impl {
   std::filesystem::path dir;
   bool read_only = false;
   Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
-      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"};
+      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"}, offsets{"offsets"};
   std::uint32_t history_retention = 0;  // StoreOptions::history_entries_per_account
 
   // mdb_env_set_mapsize needs no transaction active in this process: read transactions hold
@@ -448,7 +460,7 @@ struct StateStore::Impl {
     if (writer_lock_fd >= 0) ::close(writer_lock_fd);
   }
 
-  Db* all_dbs[9] = {&meta, &accounts, &events, &deadlines, &timelines, &files, &outfiles, &outbox, &history};
+  Db* all_dbs[10] = {&meta, &accounts, &events, &deadlines, &timelines, &files, &outfiles, &outbox, &history, &offsets};
 
   void acquire_writer() {
     std::unique_lock lock{writer_mutex};
@@ -547,17 +559,21 @@ class ReadTxn {
   Txn txn_;
 };
 
-Status open_dbs(StateStore::Impl& store, MDB_txn* txn) {
+Status open_db(StateStore::Impl& store, MDB_txn* txn, Db& db) {
   const unsigned flags = store.read_only ? 0 : MDB_CREATE;
-  for (Db* db : store.all_dbs) {
-    const int rc = mdb_dbi_open(txn, db->name, flags, &db->dbi);
-    if (rc == MDB_NOTFOUND)
-      return Error{fmt::format("state directory {} has no '{}' database: not a paydist state", store.dir.string(),
-                               db->name)};
-    if (rc != 0)
-      return Error{fmt::format("state directory {}: cannot open database '{}': {}", store.dir.string(), db->name,
-                               mdb_strerror(rc))};
-  }
+  const int rc = mdb_dbi_open(txn, db.name, flags, &db.dbi);
+  if (rc == MDB_NOTFOUND)
+    return Error{fmt::format("state directory {} has no '{}' database: not a paydist state", store.dir.string(),
+                             db.name)};
+  if (rc != 0)
+    return Error{fmt::format("state directory {}: cannot open database '{}': {}", store.dir.string(), db.name,
+                             mdb_strerror(rc))};
+  return Ok{};
+}
+
+Status open_dbs(StateStore::Impl& store, MDB_txn* txn) {
+  for (Db* db : store.all_dbs)
+    if (Status s = open_db(store, txn, *db); !s) return s;
   return Ok{};
 }
 
@@ -652,8 +668,10 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   if (int rc = mdb_txn_begin(impl->env, nullptr, impl->read_only ? MDB_RDONLY : 0, &raw); rc != 0)
     return lmdb_error("cannot begin a transaction", rc);
   Txn txn{raw};
-  if (Status s = open_dbs(*impl, txn.get()); !s) return Error{s.error()};
+  // The format version first: an older state may lack a database this format added.
+  if (Status s = open_db(*impl, txn.get(), impl->meta); !s) return Error{s.error()};
   if (Status s = check_format(*impl, txn.get()); !s) return Error{s.error()};
+  if (Status s = open_dbs(*impl, txn.get()); !s) return Error{s.error()};
   // Committing (a read transaction too) keeps the database handles for the environment.
   if (int rc = txn.commit(); rc != 0) return lmdb_error("cannot commit the opening transaction", rc);
   return std::unique_ptr<StateStore>(new StateStore(std::move(impl)));
@@ -705,6 +723,17 @@ std::optional<FilePosition> StateStore::read_file_position(const std::string& re
   FilePosition position = decoded_or_fatal(decode_file_position(*bytes), impl_->files, key);
   if (position.real_path != real_path) fatal(impl_->files, key, "the record holds another path");
   return position;
+}
+
+std::optional<std::int64_t> StateStore::read_input_offset(const InputPartition& partition) {
+  ReadTxn txn{*impl_};
+  const std::string key = offset_key(partition);
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->offsets, key);
+  if (!bytes) return std::nullopt;
+  if (bytes->size() != 8) fatal(impl_->offsets, key, "offset of the wrong length");
+  const std::uint64_t offset = read_be(*bytes);
+  if (offset > static_cast<std::uint64_t>(INT64_MAX)) fatal(impl_->offsets, key, "offset out of range");
+  return static_cast<std::int64_t>(offset);
 }
 
 std::optional<std::uint64_t> StateStore::read_output_file_length(const std::string& real_path) {
@@ -1067,12 +1096,17 @@ void StateStore::Batch::set_file_position(const FilePosition& position) {
   impl_->file_positions.insert_or_assign(position.real_path, position);
 }
 
+void StateStore::Batch::set_input_offset(const InputPartition& partition, std::int64_t next_offset) {
+  PAYDIST_INVARIANT(next_offset >= 0);
+  impl_->input_offsets.insert_or_assign(offset_key(partition), next_offset);
+}
+
 std::size_t StateStore::Batch::pending_writes() const {
   std::size_t timeline_writes = 0;
   for (const auto& [id, t] : impl_->timelines)
     timeline_writes += t.deadlines_added.size() + t.deadlines_removed.size() + (t.state_dirty ? 1 : 0);
   return impl_->account_records.size() + impl_->accepted_events.size() + timeline_writes + impl_->outputs.size() +
-         impl_->file_positions.size() + impl_->history_entries.size();
+         impl_->file_positions.size() + impl_->input_offsets.size() + impl_->history_entries.size();
 }
 
 namespace {
@@ -1123,6 +1157,9 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
       if (WriteFailure f = put(store.timelines, be32(timeline_id), scratch); f.rc != 0) return f;
     }
   }
+  for (const auto& [offset_key, next_offset] : input_offsets)
+    if (WriteFailure f = put(store.offsets, offset_key, be64(static_cast<std::uint64_t>(next_offset))); f.rc != 0)
+      return f;
   for (const auto& [path, position] : file_positions) {
     encode_file_position(position, scratch);
     if (WriteFailure f = put(store.files, path_key(path), scratch); f.rc != 0) return f;
@@ -1178,6 +1215,7 @@ std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   for (const std::string& key : accepted_events) bytes += key.size();
   for (const auto& [id, t] : timelines) bytes += t.deadlines_added.size() * (kDeadlineKeyBytes + kMaxIdLength);
   for (const auto& [path, position] : file_positions) bytes += 2 * path.size() + 64;
+  for (const auto& [key, offset] : input_offsets) bytes += key.size() + 8;
   bytes += output_records.size() + outputs.size() * 8;
   for (const auto& [key, text] : history_entries) bytes += key.size() + text.size();
   return bytes;

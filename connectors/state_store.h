@@ -56,6 +56,13 @@ struct FilePosition {
   bool operator==(const FilePosition&) const = default;
 };
 
+// One partition of an input topic (the daemon's), and where its consumption stands.
+struct InputPartition {
+  std::string topic;
+  std::int32_t partition = 0;
+  auto operator<=>(const InputPartition&) const = default;
+};
+
 // An output file's length once everything up to `through_seq` was written to it.
 struct OutputFileMark {
   std::string real_path;
@@ -96,6 +103,8 @@ class StateStore {
   std::optional<TimelineState> read_timeline(TimelineId timeline);
   std::optional<FilePosition> read_file_position(const std::string& real_path);
   std::optional<std::uint64_t> read_output_file_length(const std::string& real_path);
+  // The next offset of `partition` to consume, as the last committed batch left it.
+  std::optional<std::int64_t> read_input_offset(const InputPartition& partition);
   std::vector<PendingOutput> read_outbox(std::size_t max_entries);
   // Visits every account (for verify and benchmarks), in key order, in one read
   // transaction. `visit` must not call back into the store.
@@ -146,6 +155,8 @@ class StateStore::Batch : public StateAccess {
   // transaction per batch. `through_seq` must be below this batch's own outputs.
   void acknowledge_outbox(std::uint64_t through_seq, std::vector<OutputFileMark> marks);
   void set_file_position(const FilePosition& position);
+  // The daemon's input position, committed with the state it produced.
+  void set_input_offset(const InputPartition& partition, std::int64_t next_offset);
   std::size_t pending_writes() const;
 
   // The outputs queued so far, in seq order; still there after commit() until the batch is

@@ -636,18 +636,18 @@ void set_format_version(const fs::path& dir, char version) {
 
 TEST_F(StateStoreTest, NewerFormatIsRefused) {
   open_store().reset();
-  set_format_version(dir_, 4);
+  set_format_version(dir_, 5);
   for (auto access : {StoreOptions::Access::read_write, StoreOptions::Access::read_only}) {
     Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{.access = access});
     ASSERT_FALSE(store);
-    EXPECT_NE(store.error().find("was written by format version 4; this paydist reads up to 3"), std::string::npos)
+    EXPECT_NE(store.error().find("was written by format version 5; this paydist reads up to 4"), std::string::npos)
         << store.error();
     EXPECT_NE(store.error().find(dir_.string()), std::string::npos) << store.error();
   }
 }
 
 TEST_F(StateStoreTest, TheDevelopmentFormatsAreRefusedWithWhatToDo) {
-  for (char version : {1, 2}) {
+  for (char version : {1, 2, 3}) {
     open_store().reset();
     set_format_version(dir_, version);
     Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{});
@@ -656,8 +656,31 @@ TEST_F(StateStoreTest, TheDevelopmentFormatsAreRefusedWithWhatToDo) {
               std::string::npos)
         << store.error();
     EXPECT_NE(store.error().find("replay the input into a new state directory"), std::string::npos) << store.error();
-    set_format_version(dir_, 3);
+    set_format_version(dir_, 4);
   }
+}
+
+TEST_F(StateStoreTest, InputOffsetsAreCommittedWithTheBatch) {
+  auto store = open_store();
+  const InputPartition p0{"paydist.events", 0}, p1{"paydist.events", 1}, other{"paydist.events.extra", 0};
+  EXPECT_FALSE(store->read_input_offset(p0));
+  {
+    auto batch = store->begin(0);
+    batch->set_input_offset(p0, 41);
+    batch->set_input_offset(p0, 42);
+    batch->set_input_offset(p1, 7);
+    EXPECT_FALSE(store->read_input_offset(p0)) << "not before the commit";
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  {
+    auto abandoned = store->begin(0);
+    abandoned->set_input_offset(p0, 99);
+  }
+  store.reset();
+  store = open_store();
+  EXPECT_EQ(store->read_input_offset(p0), 42);
+  EXPECT_EQ(store->read_input_offset(p1), 7);
+  EXPECT_FALSE(store->read_input_offset(other));
 }
 
 TEST_F(StateStoreTest, ForEachAccountVisitsEveryAccountInKeyOrder) {
