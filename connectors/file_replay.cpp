@@ -51,8 +51,8 @@
 #include <fmt/format.h>
 
 #include "connectors/codec.h"
+#include "connectors/message_apply.h"
 #include "core/invariant.h"
-#include "core/processor.h"
 
 namespace paydist {
 namespace {
@@ -385,7 +385,7 @@ struct InputFile {
 
 struct FileReplay::Impl {
   Impl(StateStore& store_in, const Rules& rules_in, ReplayOptions options_in)
-      : store(store_in), rules(rules_in), options(std::move(options_in)), decoder(rules_in) {}
+      : store(store_in), rules(rules_in), options(std::move(options_in)), decoder(rules_in), applier(rules_in) {}
 
   StateStore& store;
   const Rules& rules;
@@ -399,7 +399,7 @@ struct FileReplay::Impl {
   Clock::time_point batch_started;
   Clock::time_point run_started = Clock::now();
   ReplaySummary summary;
-  std::string scratch;  // reused JSON buffer
+  MessageApplier applier;  // the apply thread's
 
   void notice(NoticeLevel level, std::string_view text) const {
     if (options.on_notice) options.on_notice(level, text);
@@ -445,8 +445,6 @@ struct FileReplay::Impl {
   Status replay(InputFile& file);
   Result<bool> position_reader(InputFile& file, int fd, Sha256& hash);
   Status handle_line(const InputFile& file, const ReadLine& line, std::string_view text);
-  void reject(const InputFile& file, const DecodedLine& decoded, std::string_view text, const std::string& reason);
-  void emit(const Outputs& outputs);
   StateStore::Batch& current_batch();
   Status commit(const InputFile& file);
 };
@@ -704,68 +702,26 @@ Status FileReplay::Impl::finish_background() {
   return Ok{};
 }
 
-void FileReplay::Impl::emit(const Outputs& produced) {
-  StateStore::Batch& b = current_batch();
-  for (const Activity& activity : produced.activities) {
-    scratch.clear();
-    append_activity_json(scratch, activity);
-    b.add_output(OutputTopic::activities, activity.account_id.view(), scratch);
-  }
-  for (const Distribution& distribution : produced.distributions) {
-    scratch.clear();
-    append_distribution_json(scratch, distribution);
-    b.add_output(OutputTopic::distributions, distribution.account_id.view(), scratch);
-  }
-}
-
-void FileReplay::Impl::reject(const InputFile& file, const DecodedLine& decoded, std::string_view text,
-                              const std::string& reason) {
-  ++summary.rejected;
-  scratch.clear();
-  append_reject_json(scratch, fmt::format("{}:{}", file.path, file.line_number), reason, text);
-  const std::string_view key = decoded.account_id ? decoded.account_id->view() : std::string_view{};
-  current_batch().add_output(OutputTopic::rejects, key, scratch);
-}
-
-// contract 6, input handling: envelope checks, then the redelivery check, then the rest.
+// contract 6, input handling (connectors/message_apply.h), with this run's counts.
 Status FileReplay::Impl::handle_line(const InputFile& file, const ReadLine& line, std::string_view text) {
   ++summary.lines;
   if (line.blank) {
     ++summary.blank;
     return Ok{};
   }
-  StateStore::Batch& b = current_batch();
   ++batch_lines;
-  const DecodedLine& decoded = line.decoded;
-  if (!decoded.envelope_ok) {
-    reject(file, decoded, text, decoded.message.error());
-    return Ok{};
-  }
-  Processor processor{rules, b};
-  // Without a valid account_id (and not a business_date) it has no scope: it cannot be a
-  // redelivery, and its body is rejected below.
-  if (decoded.business_date_scope || decoded.account_id) {
-    const EventScope scope{decoded.business_date_scope ? nullptr : &*decoded.account_id};
-    if (processor.is_redelivery(scope, decoded.event_id)) {
+  const MessageSource source{file.path, ':', file.line_number};
+  switch (applier.apply(current_batch(), line.decoded, text, source)) {
+    case MessageOutcome::accepted:
+      ++summary.accepted;
+      break;
+    case MessageOutcome::rejected:
+      ++summary.rejected;
+      break;
+    case MessageOutcome::duplicate:
       ++summary.duplicates;
-      return Ok{};
-    }
+      break;
   }
-  if (!decoded.message) {
-    reject(file, decoded, text, decoded.message.error());
-    return Ok{};
-  }
-  Result<Applied> applied = processor.apply(*decoded.message);
-  if (!applied) {
-    reject(file, decoded, text, applied.error());
-    return Ok{};
-  }
-  if (applied->kind == Applied::Kind::duplicate) {
-    ++summary.duplicates;
-    return Ok{};
-  }
-  ++summary.accepted;
-  emit(applied->outputs);
   return Ok{};
 }
 
