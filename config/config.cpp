@@ -4,6 +4,7 @@
 #include "config/config.h"
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -24,10 +25,15 @@ namespace {
 
 constexpr std::string_view kRulesTable = "rules";
 constexpr std::string_view kHistoryTable = "history";
-// Tables that later issues fill in ([state], [kafka], [http], [business_date]). They are
-// accepted and ignored until then, so that one file serves both old and new binaries;
-// any other top-level name is a typo and an error.
-constexpr std::array<std::string_view, 4> kReservedTables = {"state", "kafka", "http", "business_date"};
+constexpr std::string_view kStateTable = "state";
+constexpr std::string_view kKafkaTable = "kafka";
+constexpr std::string_view kHttpTable = "http";
+// A table a later release fills in ([business_date]: a wall-clock business date). It is
+// accepted and ignored until then, so that one file serves both old and new binaries; any
+// other top-level name is a typo and an error.
+constexpr std::array<std::string_view, 1> kReservedTables = {"business_date"};
+// Bounds on the text keys: a path, a host:port, a topic name, a librdkafka property.
+constexpr std::size_t kTextKeyBytesMax = 4096;
 // Longest piece of user text quoted back in an error message.
 constexpr std::size_t kQuotedCharsMax = 64;
 
@@ -143,6 +149,106 @@ const std::vector<Key<HistoryConfig>>& history_keys() {
 
 template <class Target>
 Status read_table(const toml::table& table, std::string_view source, std::string_view table_name,
+                  const std::vector<Key<Target>>& keys, Target& target);
+
+template <class Target>
+Key<Target> text_key(std::string_view name, std::string Target::*field) {
+  return Key<Target>{name, "a non-empty string", [field](const toml::node& node, Target& target) {
+                       const auto* text = node.as_string();
+                       if (text == nullptr || text->get().empty() || text->get().size() > kTextKeyBytesMax) return false;
+                       target.*field = text->get();
+                       return true;
+                     }};
+}
+
+// A Kafka topic name: 1 to 249 of [a-zA-Z0-9._-] (Kafka's own rule).
+template <class Target>
+Key<Target> topic_key(std::string_view name, std::string Target::*field) {
+  return Key<Target>{name, "a topic name (1 to 249 of a-z A-Z 0-9 . _ -)", [field](const toml::node& node, Target& target) {
+                       const auto* text = node.as_string();
+                       if (text == nullptr) return false;
+                       const std::string& topic = text->get();
+                       if (topic.empty() || topic.size() > 249) return false;
+                       for (char c : topic)
+                         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) return false;
+                       target.*field = topic;
+                       return true;
+                     }};
+}
+
+const std::vector<Key<StateConfig>>& state_keys() {
+  static const std::vector<Key<StateConfig>> keys = {text_key("dir", &StateConfig::dir)};
+  return keys;
+}
+
+const std::vector<Key<HttpConfig>>& http_keys() {
+  static const std::vector<Key<HttpConfig>> keys = {text_key("listen", &HttpConfig::listen)};
+  return keys;
+}
+
+// [kafka] itself; its sub-tables [kafka.topics] and [kafka.client] are read apart.
+const std::vector<Key<KafkaConfig>>& kafka_keys() {
+  static const std::vector<Key<KafkaConfig>> keys = {
+      text_key("brokers", &KafkaConfig::brokers),
+      integer_key("embedded_partitions", &KafkaConfig::embedded_partitions, 1, 1024),
+      text_key("group_id", &KafkaConfig::group_id),
+      integer_key("batch_messages_max", &KafkaConfig::batch_messages_max, 1, 10'000'000),
+      integer_key("batch_interval_ms", &KafkaConfig::batch_interval_ms, 1, 60'000),
+      integer_key("outbox_messages_max", &KafkaConfig::outbox_messages_max, 1, 100'000'000),
+  };
+  return keys;
+}
+
+const std::vector<Key<KafkaConfig>>& kafka_topic_keys() {
+  static const std::vector<Key<KafkaConfig>> keys = {
+      topic_key("events", &KafkaConfig::events_topic),
+      topic_key("activities", &KafkaConfig::activities_topic),
+      topic_key("distributions", &KafkaConfig::distributions_topic),
+      topic_key("rejects", &KafkaConfig::rejects_topic),
+  };
+  return keys;
+}
+
+// [kafka.client]: any librdkafka property, as a string, integer or boolean (librdkafka
+// itself checks the name and value when the daemon starts).
+Status read_kafka_client(const toml::table& table, std::string_view source, KafkaConfig& kafka) {
+  for (const auto& [name, node] : table) {
+    std::string value;
+    if (const auto* text = node.as_string())
+      value = text->get();
+    else if (const auto* integer = node.as_integer())
+      value = std::to_string(integer->get());
+    else if (const auto* boolean = node.as_boolean())
+      value = boolean->get() ? "true" : "false";
+    else
+      return Error{fmt::format("{}: kafka.client.{}: expected a string, integer or boolean, got {}", source,
+                               printable(name.str()), describe(node))};
+    if (value.size() > kTextKeyBytesMax)
+      return Error{fmt::format("{}: kafka.client.{}: longer than {} bytes", source, printable(name.str()), kTextKeyBytesMax)};
+    kafka.client.emplace_back(std::string{name.str()}, std::move(value));
+  }
+  return Ok{};
+}
+
+Status read_kafka(const toml::table& table, std::string_view source, KafkaConfig& kafka) {
+  toml::table plain;
+  for (const auto& [name, node] : table) {
+    if (name.str() == "topics" || name.str() == "client") {
+      if (!node.is_table())
+        return Error{fmt::format("{}: kafka.{}: expected a table, got {}", source, name.str(), describe(node))};
+      Status s = name.str() == "topics"
+                     ? read_table(*node.as_table(), source, "kafka.topics", kafka_topic_keys(), kafka)
+                     : read_kafka_client(*node.as_table(), source, kafka);
+      if (!s) return s;
+      continue;
+    }
+    plain.insert(name, node);
+  }
+  return read_table(plain, source, kKafkaTable, kafka_keys(), kafka);
+}
+
+template <class Target>
+Status read_table(const toml::table& table, std::string_view source, std::string_view table_name,
                   const std::vector<Key<Target>>& keys, Target& target) {
   for (const auto& [name, node] : table) {
     const Key<Target>* key = nullptr;
@@ -171,9 +277,10 @@ Result<Config> read_config(const toml::table& root, std::string_view source) {
   Config config;
   for (const auto& [key, node] : root) {
     const std::string_view name = key.str();
-    const bool known = name == kRulesTable || name == kHistoryTable || is_reserved_table(name);
+    const bool known = name == kRulesTable || name == kHistoryTable || name == kStateTable || name == kKafkaTable ||
+                       name == kHttpTable || is_reserved_table(name);
     if (!known) {
-      std::vector<std::string_view> tables = {kRulesTable, kHistoryTable};
+      std::vector<std::string_view> tables = {kRulesTable, kHistoryTable, kStateTable, kKafkaTable, kHttpTable};
       tables.insert(tables.end(), kReservedTables.begin(), kReservedTables.end());
       return Error{fmt::format("{}: {}: unknown top-level {} (known tables: {})", source,
                                printable(name), node.is_table() ? "table" : "key", joined(tables))};
@@ -184,6 +291,9 @@ Result<Config> read_config(const toml::table& root, std::string_view source) {
     if (name == kRulesTable) read = read_table(*node.as_table(), source, kRulesTable, rule_keys(), config.rules);
     if (name == kHistoryTable)
       read = read_table(*node.as_table(), source, kHistoryTable, history_keys(), config.history);
+    if (name == kStateTable) read = read_table(*node.as_table(), source, kStateTable, state_keys(), config.state);
+    if (name == kKafkaTable) read = read_kafka(*node.as_table(), source, config.kafka);
+    if (name == kHttpTable) read = read_table(*node.as_table(), source, kHttpTable, http_keys(), config.http);
     if (!read) return Error{read.error()};
   }
   return config;

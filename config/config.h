@@ -7,7 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "core/rules.h"
@@ -23,9 +26,43 @@ struct HistoryConfig {
   std::uint32_t entries_per_account = 64;
 };
 
+// [state]: where the daemon keeps its LMDB state (paydist replay takes --state instead).
+struct StateConfig {
+  std::string dir = "/var/lib/paydist";
+};
+
+// [kafka], [kafka.topics], [kafka.client]: the daemon's broker, topics and batching.
+struct KafkaConfig {
+  // "embedded": a local mock broker inside paydistd (development; its address is written to
+  // STATE/embedded-brokers). Otherwise a bootstrap list, "host:port,host:port".
+  std::string brokers = "embedded";
+  std::int32_t embedded_partitions = 4;
+  std::string group_id = "paydist";
+  // contract 2: topic names.
+  std::string events_topic = "paydist.events";
+  std::string activities_topic = "wlm.activities";
+  std::string distributions_topic = "paydist.distributions";
+  std::string rejects_topic = "paydist.rejects";
+  // One LMDB transaction per batch: it ends after this many messages or this long.
+  std::uint32_t batch_messages_max = 20'000;
+  std::uint32_t batch_interval_ms = 200;
+  // Backpressure: consumption pauses while more outputs than this wait to be delivered.
+  std::uint32_t outbox_messages_max = 200'000;
+  // [kafka.client]: librdkafka properties passed through as they are (SASL, SSL, ...).
+  std::vector<std::pair<std::string, std::string>> client;
+};
+
+// [http]: the metrics and health endpoint.
+struct HttpConfig {
+  std::string listen = "127.0.0.1:9464";  // host:port; port 0 picks a free one
+};
+
 struct Config {
   Rules rules;  // [rules]: the business rules' numbers (contract 6, "Configuration keys")
   HistoryConfig history;
+  StateConfig state;
+  KafkaConfig kafka;
+  HttpConfig http;
 };
 
 // Bounds on the configuration file itself: it is input like any other.

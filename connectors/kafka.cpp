@@ -8,6 +8,8 @@
 
 #include <array>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -291,6 +293,170 @@ Result<std::optional<ConsumedMessage>> Reader::poll(std::chrono::milliseconds ti
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
     return Error{fmt::format("consume: {}", rd_kafka_message_errstr(m))};
   return std::optional<ConsumedMessage>{copy_message(*m)};
+}
+
+// --- GroupConsumer ---------------------------------------------------------------------
+
+struct GroupConsumer::Impl {
+  HandlePtr handle;
+  RebalanceHandler handler;
+  std::set<TopicPartition> assigned;
+  std::string last_error;  // from the error callback, handed out by the next poll()
+};
+
+namespace {
+
+std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  for (int i = 0; list != nullptr && i < list->cnt; ++i)
+    out.push_back({list->elems[i].topic, list->elems[i].partition});
+  return out;
+}
+
+void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                  void* opaque) {
+  auto* impl = static_cast<GroupConsumer::Impl*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  const std::vector<TopicPartition> changed = to_vector(partitions);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (impl->handler.assigned)
+      for (const auto& [tp, offset] : impl->handler.assigned(changed))
+        if (auto* elem = rd_kafka_topic_partition_list_find(partitions, tp.topic.c_str(), tp.partition))
+          elem->offset = offset;
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions)) {
+        impl->last_error = fmt::format("incremental assign: {}", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, partitions);
+    }
+    impl->assigned.insert(changed.begin(), changed.end());
+    return;
+  }
+  // Revoked (or lost), or a rebalance error: give the partitions up after the handler ran.
+  if (impl->handler.revoked) impl->handler.revoked(changed);
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions)) rd_kafka_error_destroy(e);
+  } else {
+    rd_kafka_assign(rk, nullptr);
+  }
+  for (const TopicPartition& tp : changed) impl->assigned.erase(tp);
+}
+
+void on_consumer_error(rd_kafka_t* /*rk*/, int err, const char* reason, void* opaque) {
+  auto* impl = static_cast<GroupConsumer::Impl*>(opaque);
+  impl->last_error = fmt::format("{}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+}
+
+rd_kafka_topic_partition_list_t* make_list(const std::set<TopicPartition>& partitions) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (const TopicPartition& tp : partitions) rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition);
+  return list;
+}
+
+}  // namespace
+
+GroupConsumer::GroupConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+GroupConsumer::~GroupConsumer() {
+  if (impl_) impl_->handler = {};  // the owner may be half gone: no callbacks into it
+  close();
+}
+
+Result<std::unique_ptr<GroupConsumer>> GroupConsumer::create(const ClientOptions& options, const std::string& group_id,
+                                                             const std::vector<std::string>& topics,
+                                                             RebalanceHandler handler) {
+  // Offsets come from the daemon's state (handler.assigned); the group's committed offsets
+  // are for monitoring only, so nothing is stored or committed automatically.
+  const Properties ours = {{"group.id", group_id},
+                           {"partition.assignment.strategy", "cooperative-sticky"},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"},
+                           {"auto.offset.reset", "earliest"},
+                           {"enable.partition.eof", "false"}};
+  Result<ConfPtr> conf = make_conf(options, ours);
+  if (!conf) return Error{conf.error()};
+  auto impl = std::make_unique<Impl>();
+  impl->handler = std::move(handler);
+  rd_kafka_conf_set_rebalance_cb(conf->get(), on_rebalance);
+  rd_kafka_conf_set_error_cb(conf->get(), on_consumer_error);
+  rd_kafka_conf_set_opaque(conf->get(), impl.get());
+  Result<HandlePtr> handle = make_handle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!handle) return Error{handle.error()};
+  rd_kafka_poll_set_consumer(handle->get());
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const std::string& topic : topics)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(handle->get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Error{fmt::format("subscribe: {}", rd_kafka_err2str(err))};
+  impl->handle = std::move(*handle);
+  return std::unique_ptr<GroupConsumer>(new GroupConsumer(std::move(impl)));
+}
+
+Result<Polled> GroupConsumer::poll(std::chrono::milliseconds timeout) {
+  Polled out;
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->handle.get(), static_cast<int>(timeout.count()));
+  out.transient_error = std::exchange(impl_->last_error, {});
+  if (m == nullptr) return out;
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> owned{m, rd_kafka_message_destroy};
+  if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+    std::array<char, kErrorTextBytes> reason{};
+    rd_kafka_fatal_error(impl_->handle.get(), reason.data(), reason.size());
+    return Error{fmt::format("kafka consumer: fatal: {}", reason.data())};
+  }
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return out;
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    out.transient_error = rd_kafka_message_errstr(m);
+    return out;
+  }
+  out.message = copy_message(*m);
+  return out;
+}
+
+void GroupConsumer::pause_all() {
+  rd_kafka_topic_partition_list_t* list = make_list(impl_->assigned);
+  rd_kafka_pause_partitions(impl_->handle.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void GroupConsumer::resume_all() {
+  rd_kafka_topic_partition_list_t* list = make_list(impl_->assigned);
+  rd_kafka_resume_partitions(impl_->handle.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+std::vector<TopicPartition> GroupConsumer::assignment() const {
+  return {impl_->assigned.begin(), impl_->assigned.end()};
+}
+
+std::optional<std::int64_t> GroupConsumer::cached_high_watermark(const TopicPartition& tp) const {
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(impl_->handle.get(), tp.topic.c_str(), tp.partition, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0)
+    return std::nullopt;
+  return high;
+}
+
+void GroupConsumer::commit_for_monitoring(const std::vector<std::pair<TopicPartition, std::int64_t>>& next_offsets) {
+  if (next_offsets.empty()) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size()));
+  for (const auto& [tp, offset] : next_offsets)
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = offset;
+  rd_kafka_commit(impl_->handle.get(), list, 1);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void GroupConsumer::close() {
+  if (!impl_ || !impl_->handle) return;
+  rd_kafka_consumer_close(impl_->handle.get());
+  impl_->handle.reset();
+}
+
+std::int32_t partition_for_key(std::string_view key, std::int32_t partition_count) {
+  return rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), partition_count, nullptr, nullptr);
 }
 
 }  // namespace paydist::kafka

@@ -169,4 +169,53 @@ class Reader {
   std::unique_ptr<Impl> impl_;
 };
 
+// Called on the polling thread, inside GroupConsumer::poll(), when the group moves
+// partitions: `assigned` returns the offset to start each new partition from (the daemon's
+// come from its state, not from the group); `revoked` runs before they are taken away.
+struct RebalanceHandler {
+  std::function<std::vector<std::pair<TopicPartition, std::int64_t>>(const std::vector<TopicPartition>&)> assigned;
+  std::function<void(const std::vector<TopicPartition>&)> revoked;
+};
+
+// What a poll of the group consumer brought: a message, nothing, or a client error that
+// does not stop the consumer (a broker down: librdkafka reconnects by itself).
+struct Polled {
+  std::optional<ConsumedMessage> message;
+  std::string transient_error;
+};
+
+// A consumer group member (cooperative-sticky) over the given topics.
+class GroupConsumer {
+ public:
+  static Result<std::unique_ptr<GroupConsumer>> create(const ClientOptions& options, const std::string& group_id,
+                                                       const std::vector<std::string>& topics,
+                                                       RebalanceHandler handler);
+  ~GroupConsumer();
+  GroupConsumer(const GroupConsumer&) = delete;
+  GroupConsumer& operator=(const GroupConsumer&) = delete;
+
+  // An Error is fatal (the client cannot go on); transient trouble is in Polled.
+  Result<Polled> poll(std::chrono::milliseconds timeout);
+  // Stops or restarts fetching from every assigned partition (backpressure).
+  void pause_all();
+  void resume_all();
+  std::vector<TopicPartition> assignment() const;
+  // The partition's high watermark as last fetched (no network call); nullopt if unknown.
+  std::optional<std::int64_t> cached_high_watermark(const TopicPartition& tp) const;
+  // Tells the group how far this member got (for monitoring: the daemon's own positions are
+  // in its state). Asynchronous; failures are ignored.
+  void commit_for_monitoring(const std::vector<std::pair<TopicPartition, std::int64_t>>& next_offsets);
+  // Leaves the group (revoking what it holds, through the handler).
+  void close();
+
+  struct Impl;
+
+ private:
+  explicit GroupConsumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Kafka's murmur2 partition for a key (what the Java client and our producers use).
+std::int32_t partition_for_key(std::string_view key, std::int32_t partition_count);
+
 }  // namespace paydist::kafka

@@ -53,6 +53,20 @@ TEST(Config, ExampleFileLoadsToExactlyTheDefaults) {
   ASSERT_TRUE(config.ok()) << config.error();
   expect_contract_defaults(config->rules);
   EXPECT_EQ(config->history.entries_per_account, HistoryConfig{}.entries_per_account);
+  const Config defaults_all;
+  EXPECT_EQ(config->state.dir, defaults_all.state.dir);
+  EXPECT_EQ(config->kafka.brokers, defaults_all.kafka.brokers);
+  EXPECT_EQ(config->kafka.embedded_partitions, defaults_all.kafka.embedded_partitions);
+  EXPECT_EQ(config->kafka.group_id, defaults_all.kafka.group_id);
+  EXPECT_EQ(config->kafka.batch_messages_max, defaults_all.kafka.batch_messages_max);
+  EXPECT_EQ(config->kafka.batch_interval_ms, defaults_all.kafka.batch_interval_ms);
+  EXPECT_EQ(config->kafka.outbox_messages_max, defaults_all.kafka.outbox_messages_max);
+  EXPECT_EQ(config->kafka.events_topic, defaults_all.kafka.events_topic);
+  EXPECT_EQ(config->kafka.activities_topic, defaults_all.kafka.activities_topic);
+  EXPECT_EQ(config->kafka.distributions_topic, defaults_all.kafka.distributions_topic);
+  EXPECT_EQ(config->kafka.rejects_topic, defaults_all.kafka.rejects_topic);
+  EXPECT_TRUE(config->kafka.client.empty());
+  EXPECT_EQ(config->http.listen, defaults_all.http.listen);
   const Rules defaults;
   EXPECT_EQ(config->rules.max_obligations_per_account, defaults.max_obligations_per_account);
 }
@@ -196,14 +210,71 @@ TEST(Config, UnknownTopLevelTableIsAnError) {
             "paydist.toml: currency: unknown top-level key (known tables: rules, history, state, kafka, http, business_date)");
 }
 
-TEST(Config, ReservedTablesAreAcceptedAndIgnored) {
+TEST(Config, DaemonTablesAreRead) {
   const Config config = parse_ok(R"(
 [state]
-dir = "/var/lib/paydist"
+dir = "/srv/paydist"
 [kafka]
-brokers = "localhost:9092"
+brokers = "k1:9092,k2:9092"
+group_id = "paydist-prod"
+batch_messages_max = 5000
+batch_interval_ms = 50
+outbox_messages_max = 1000
+[kafka.topics]
+events = "agency.events"
+rejects = "agency.rejects"
+[kafka.client]
+"security.protocol" = "SASL_SSL"
+"socket.keepalive.enable" = true
+"fetch.wait.max.ms" = 100
 [http]
-listen = "127.0.0.1:8080"
+listen = "0.0.0.0:9100"
+[business_date]
+from_clock = true
+)");
+  EXPECT_EQ(config.state.dir, "/srv/paydist");
+  EXPECT_EQ(config.kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(config.kafka.group_id, "paydist-prod");
+  EXPECT_EQ(config.kafka.batch_messages_max, 5000u);
+  EXPECT_EQ(config.kafka.batch_interval_ms, 50u);
+  EXPECT_EQ(config.kafka.outbox_messages_max, 1000u);
+  EXPECT_EQ(config.kafka.events_topic, "agency.events");
+  EXPECT_EQ(config.kafka.activities_topic, "wlm.activities") << "unset topics keep the contract's names";
+  EXPECT_EQ(config.kafka.rejects_topic, "agency.rejects");
+  // In name order (as toml++ keeps a table); librdkafka properties do not depend on order.
+  const std::vector<std::pair<std::string, std::string>> client = {
+      {"fetch.wait.max.ms", "100"}, {"security.protocol", "SASL_SSL"}, {"socket.keepalive.enable", "true"}};
+  EXPECT_EQ(config.kafka.client, client);
+  EXPECT_EQ(config.http.listen, "0.0.0.0:9100");
+}
+
+TEST(Config, DaemonDefaultsRunOnTheEmbeddedBroker) {
+  const Config config = parse_ok("");
+  EXPECT_EQ(config.kafka.brokers, "embedded");
+  EXPECT_EQ(config.kafka.embedded_partitions, 4);
+  EXPECT_EQ(config.kafka.events_topic, "paydist.events");
+  EXPECT_EQ(config.http.listen, "127.0.0.1:9464");
+  EXPECT_TRUE(config.kafka.client.empty());
+}
+
+TEST(Config, DaemonKeysAreCheckedNamingTheKey) {
+  EXPECT_EQ(parse_error("[kafka]\nbroker = \"x:1\"\n"),
+            "paydist.toml: kafka.broker: unknown key (known keys: brokers, embedded_partitions, group_id, "
+            "batch_messages_max, batch_interval_ms, outbox_messages_max)");
+  EXPECT_EQ(parse_error("[kafka]\nbrokers = \"\"\n"), "paydist.toml: kafka.brokers: expected a non-empty string, got \"\"");
+  EXPECT_EQ(parse_error("[kafka.topics]\nevents = \"bad topic\"\n"),
+            "paydist.toml: kafka.topics.events: expected a topic name (1 to 249 of a-z A-Z 0-9 . _ -), got \"bad topic\"");
+  EXPECT_EQ(parse_error("[kafka.client]\n\"linger.ms\" = 1.5\n"),
+            "paydist.toml: kafka.client.linger.ms: expected a string, integer or boolean, got 1.5");
+  EXPECT_EQ(parse_error("[kafka]\ntopics = 3\n"), "paydist.toml: kafka.topics: expected a table, got 3");
+  EXPECT_EQ(parse_error("[kafka]\nbatch_interval_ms = 0\n"),
+            "paydist.toml: kafka.batch_interval_ms: expected an integer from 1 to 60000, got 0");
+  EXPECT_EQ(parse_error("[state]\ndir = 7\n"), "paydist.toml: state.dir: expected a non-empty string, got 7");
+  EXPECT_EQ(parse_error("[http]\nport = 7\n"), "paydist.toml: http.port: unknown key (known keys: listen)");
+}
+
+TEST(Config, ReservedTablesAreAcceptedAndIgnored) {
+  const Config config = parse_ok(R"(
 [business_date]
 from_clock = true
 [rules]
