@@ -1,0 +1,57 @@
+// daemon/metrics.h: the daemon's counters and histograms, rendered as Prometheus text for
+// GET /metrics. Plain values owned by the event loop's thread; no locking, no globals.
+//   metrics.messages_in["paydist.events"][MessageOutcome::accepted] += 1;
+//   std::string body = render_metrics(metrics, gauges);
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/message_apply.h"
+
+namespace paydist {
+
+// A Prometheus histogram with fixed upper bounds.
+struct Histogram {
+  std::vector<double> bounds;           // upper bounds, increasing; +Inf is implicit
+  std::vector<std::uint64_t> counts;    // per bound (not cumulative), plus one for +Inf
+  double sum = 0;
+  std::uint64_t count = 0;
+
+  explicit Histogram(std::vector<double> upper_bounds)
+      : bounds(std::move(upper_bounds)), counts(bounds.size() + 1, 0) {}
+  void observe(double value);
+};
+
+struct Metrics {
+  // Input messages by topic and result (accepted, rejected, duplicate).
+  std::map<std::string, std::array<std::uint64_t, 3>> messages_in;
+  // Outputs the broker acknowledged, by topic.
+  std::map<std::string, std::uint64_t> outputs_delivered;
+  Histogram batch_messages{{1, 10, 100, 1'000, 10'000, 100'000}};
+  Histogram commit_seconds{{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
+  std::uint64_t commits = 0;
+  std::uint64_t transient_errors = 0;  // broker trouble reported by the client (reconnects)
+};
+
+// Values read at the moment of a scrape.
+struct Gauges {
+  struct Partition {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::optional<std::int64_t> lag;                 // high watermark - next offset
+    std::optional<std::int64_t> business_date_unix;  // midnight UTC of its business date
+  };
+  std::vector<Partition> partitions;
+  std::uint64_t outbox_depth = 0;  // outputs committed but not yet acknowledged by the broker
+  bool paused = false;             // backpressure
+  bool ready = false;
+};
+
+std::string render_metrics(const Metrics& metrics, const Gauges& gauges);
+
+}  // namespace paydist

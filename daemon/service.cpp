@@ -1,0 +1,454 @@
+// daemon/service.cpp: the daemon's consume -> apply -> commit -> publish -> acknowledge cycle
+// (see service.h). Exactly-once comes from three rules kept here:
+//   1. a batch's state, input offsets and outbox entries commit in one LMDB transaction;
+//   2. on (re)assignment a partition is read from the offset in the state, never the group's;
+//   3. every output carries its outbox seq (header paydist-seq) and goes to a partition we
+//      choose (murmur2 of the key, or 0 unkeyed), in seq order per partition; after a
+//      restart, an outbox entry whose seq is not above the last seq already in its output
+//      partition was published before the crash and is only acknowledged.
+#include "daemon/service.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connectors/codec.h"
+#include "connectors/kafka.h"
+#include "connectors/message_apply.h"
+#include "connectors/state_store.h"
+#include "core/invariant.h"
+
+namespace paydist {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
+constexpr auto kTailReadTimeout = std::chrono::milliseconds{30'000};
+constexpr const char* kSeqHeader = "paydist-seq";
+// Outbox entries republished per round at start-up (bounds memory).
+constexpr std::size_t kRecoveryChunk = 10'000;
+// How often delivered outputs are acknowledged in the state when no batch carries them.
+constexpr auto kIdleAcknowledgeInterval = std::chrono::seconds{1};
+// The consumer's longest wait inside one poll call.
+constexpr auto kPollSliceMax = std::chrono::milliseconds{10};
+
+std::optional<std::uint64_t> parse_seq(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+bool write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  return !ec;
+}
+
+}  // namespace
+
+struct Service::Impl {
+  Config config;
+  ServiceLog log;
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<kafka::MockCluster> embedded;
+  std::string bootstrap;
+  std::unique_ptr<kafka::Producer> producer;
+  std::unique_ptr<kafka::GroupConsumer> consumer;
+  Decoder decoder;
+  MessageApplier applier;
+  Metrics metrics;
+
+  // Output topics: names and partition counts, by OutputTopic.
+  std::array<std::string, 3> output_names;
+  std::array<std::int32_t, 3> output_partitions{};
+
+  // The open batch.
+  std::unique_ptr<StateStore::Batch> batch;
+  std::size_t batch_messages = 0;
+  Clock::time_point batch_started;
+  // Next offset of each assigned input partition, as applied (committed or in the batch).
+  std::map<kafka::TopicPartition, std::int64_t> positions;
+
+  // Publishing: outputs handed to the producer and not yet acknowledged (seq -> topic).
+  std::map<std::uint64_t, OutputTopic> in_flight;
+  std::uint64_t last_published_seq = 0;    // highest seq handed to the producer
+  std::uint64_t acknowledged_in_state = 0; // highest seq the state no longer holds
+  Clock::time_point last_acknowledge = Clock::now();
+  std::string delivery_failure;            // a delivery that failed for good: fatal
+  bool paused = false;
+  bool broker_trouble = false;
+
+  Impl(Config c, ServiceLog l) : config(std::move(c)), log(std::move(l)), decoder(config.rules), applier(config.rules) {}
+
+  kafka::ClientOptions client_options() const {
+    kafka::ClientOptions options{.brokers = bootstrap, .client = config.kafka.client};
+    options.client_id = "paydistd";
+    return options;
+  }
+
+  std::uint64_t acknowledged_through() const {
+    return in_flight.empty() ? last_published_seq : in_flight.begin()->first - 1;
+  }
+
+  Status connect();
+  Status recover_outbox();
+  Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last_published_seqs();
+  Status join_group();
+  Status produce(const QueuedOutput& output, bool track);
+  void on_delivery(const kafka::Delivery& d);
+  void apply(const kafka::ConsumedMessage& m);
+  Status commit_batch();
+  Status acknowledge_if_idle();
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> start_offsets(const std::vector<kafka::TopicPartition>& tps);
+  void on_revoked(const std::vector<kafka::TopicPartition>& tps);
+};
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Service::~Service() = default;
+
+Result<std::unique_ptr<Service>> Service::start(const Config& config, ServiceLog log) {
+  auto impl = std::make_unique<Impl>(config, std::move(log));
+  StoreOptions store_options;
+  store_options.history_entries_per_account = config.history.entries_per_account;
+  Result<std::unique_ptr<StateStore>> store = StateStore::open(config.state.dir, store_options);
+  if (!store) return Error{fmt::format("state {}: {}", config.state.dir, store.error())};
+  impl->store = std::move(*store);
+  if (Status s = impl->connect(); !s) return Error{s.error()};
+  if (Status s = impl->recover_outbox(); !s) return Error{s.error()};
+  if (Status s = impl->join_group(); !s) return Error{s.error()};
+  return std::unique_ptr<Service>(new Service(std::move(impl)));
+}
+
+Status Service::Impl::connect() {
+  const KafkaConfig& k = config.kafka;
+  output_names = {k.activities_topic, k.distributions_topic, k.rejects_topic};
+  if (k.brokers == "embedded") {
+    Result<std::unique_ptr<kafka::MockCluster>> cluster = kafka::MockCluster::start(
+        {k.events_topic, k.activities_topic, k.distributions_topic, k.rejects_topic}, k.embedded_partitions);
+    if (!cluster) return Error{fmt::format("embedded broker: {}", cluster.error())};
+    embedded = std::move(*cluster);
+    bootstrap = embedded->bootstrap();
+    const std::filesystem::path file = std::filesystem::path{config.state.dir} / "embedded-brokers";
+    if (!write_file_atomically(file, bootstrap + "\n"))
+      return Error{fmt::format("cannot write {}", file.string())};
+    log.info(fmt::format("embedded broker listening on {} (address in {}; {} partitions per topic)", bootstrap,
+                         file.string(), k.embedded_partitions));
+  } else {
+    bootstrap = k.brokers;
+  }
+  kafka::ClientOptions options = client_options();
+  // Outputs wait for a broker that is away rather than fail: the outbox holds them anyway.
+  options.client.insert(options.client.begin(), {{"message.timeout.ms", "0"},
+                                                 {"queue.buffering.max.messages", "10000000"}});
+  Result<std::unique_ptr<kafka::Producer>> p =
+      kafka::Producer::create(options, kafka::Idempotence::on, [this](const kafka::Delivery& d) { on_delivery(d); });
+  if (!p) return Error{p.error()};
+  producer = std::move(*p);
+  for (std::size_t t = 0; t < output_names.size(); ++t) {
+    Result<std::int32_t> count = producer->partition_count(output_names[t], kMetadataTimeout);
+    if (!count) return Error{fmt::format("broker {}: {}", bootstrap, count.error())};
+    output_partitions[t] = *count;
+  }
+  return Ok{};
+}
+
+// The seq of the last message in every non-empty output partition.
+Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::last_published_seqs() {
+  kafka::ClientOptions options = client_options();
+  options.client_id = "paydistd-recovery";
+  Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
+  if (!reader) return Error{reader.error()};
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+  std::map<kafka::TopicPartition, int> topic_of;
+  for (std::size_t t = 0; t < output_names.size(); ++t)
+    for (std::int32_t p = 0; p < output_partitions[t]; ++p) {
+      const kafka::TopicPartition tp{output_names[t], p};
+      Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
+      if (!marks) return Error{marks.error()};
+      if (marks->high <= marks->low) continue;
+      from.emplace_back(tp, marks->high - 1);
+      topic_of[tp] = static_cast<int>(t);
+    }
+  std::map<std::pair<int, std::int32_t>, std::uint64_t> last;
+  if (from.empty()) return last;
+  if (Status s = (*reader)->assign(from); !s) return Error{s.error()};
+  const auto deadline = Clock::now() + kTailReadTimeout;
+  while (last.size() < from.size()) {
+    if (Clock::now() > deadline) return Error{"reading the last outputs back: timed out"};
+    Result<std::optional<kafka::ConsumedMessage>> polled = (*reader)->poll(std::chrono::milliseconds{100});
+    if (!polled) return Error{polled.error()};
+    if (!*polled) continue;
+    const kafka::ConsumedMessage& m = **polled;
+    std::optional<std::uint64_t> seq;
+    for (const kafka::Header& h : m.headers)
+      if (h.name == kSeqHeader) seq = parse_seq(h.value);
+    // A message without our header was not written by paydistd: it bounds nothing.
+    last[{topic_of[{m.topic, m.partition}], m.partition}] = seq.value_or(0);
+  }
+  return last;
+}
+
+Status Service::Impl::produce(const QueuedOutput& output, bool track) {
+  const auto t = static_cast<std::size_t>(output.topic);
+  kafka::OutgoingMessage message{.topic = output_names[t], .key = output.key, .value = output.json};
+  message.partition = output.key.empty() ? 0 : kafka::partition_for_key(output.key, output_partitions[t]);
+  message.headers.push_back({kSeqHeader, std::to_string(output.seq)});
+  message.token = output.seq;
+  for (;;) {
+    Status s = producer->produce(message);
+    if (s) break;
+    if (s.error().find("Queue full") == std::string::npos) return s;
+    producer->poll(std::chrono::milliseconds{100});
+  }
+  if (track) in_flight.emplace(output.seq, output.topic);
+  last_published_seq = std::max(last_published_seq, output.seq);
+  return Ok{};
+}
+
+// Republishes what the outbox holds, skipping what its output partition already has.
+Status Service::Impl::recover_outbox() {
+  std::vector<PendingOutput> pending = store->read_outbox(kRecoveryChunk);
+  if (pending.empty()) return Ok{};
+  Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last = last_published_seqs();
+  if (!last) return Error{last.error()};
+  std::uint64_t republished = 0, skipped = 0;
+  while (!pending.empty()) {
+    for (const PendingOutput& o : pending) {
+      const auto t = static_cast<std::size_t>(o.topic);
+      const std::int32_t partition = o.key.empty() ? 0 : kafka::partition_for_key(o.key, output_partitions[t]);
+      auto it = last->find({static_cast<int>(t), partition});
+      if (it != last->end() && o.seq <= it->second) {
+        ++skipped;
+        last_published_seq = std::max(last_published_seq, o.seq);
+        continue;
+      }
+      if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}, true); !s) return s;
+      ++republished;
+    }
+    // Wait until this chunk is acknowledged, then drop it from the outbox.
+    if (Status s = producer->flush(kTailReadTimeout); !s) return Error{fmt::format("republishing the outbox: {}", s.error())};
+    if (!delivery_failure.empty()) return Error{fmt::format("republishing the outbox: {}", delivery_failure)};
+    if (Status s = store->acknowledge_outbox(pending.back().seq, {}); !s) return s;
+    acknowledged_in_state = pending.back().seq;
+    pending = store->read_outbox(kRecoveryChunk);
+  }
+  log.info(fmt::format("outbox recovered: {} output(s) republished, {} already on their topics", republished, skipped));
+  return Ok{};
+}
+
+void Service::Impl::on_delivery(const kafka::Delivery& d) {
+  auto it = in_flight.find(d.token);
+  if (!d.delivered) {
+    if (delivery_failure.empty()) delivery_failure = fmt::format("output seq {} not delivered: {}", d.token, d.error);
+    return;
+  }
+  broker_trouble = false;
+  if (it == in_flight.end()) return;
+  ++metrics.outputs_delivered[output_names[static_cast<std::size_t>(it->second)]];
+  in_flight.erase(it);
+}
+
+std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start_offsets(
+    const std::vector<kafka::TopicPartition>& tps) {
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> out;
+  for (const kafka::TopicPartition& tp : tps) {
+    const std::optional<std::int64_t> stored = store->read_input_offset({tp.topic, tp.partition});
+    // Nothing stored: from the beginning (RD_KAFKA_OFFSET_BEGINNING).
+    out.emplace_back(tp, stored.value_or(-2));
+    if (stored) positions[tp] = *stored;
+    log.info(fmt::format("assigned {}/{} from offset {}", tp.topic, tp.partition,
+                         stored ? std::to_string(*stored) : std::string{"beginning"}));
+  }
+  return out;
+}
+
+void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
+  // Whatever was applied from them is committed before they go: the next owner starts where
+  // this state says.
+  if (batch)
+    if (Status s = commit_batch(); !s && delivery_failure.empty()) delivery_failure = s.error();
+  for (const kafka::TopicPartition& tp : tps) {
+    positions.erase(tp);
+    log.info(fmt::format("revoked {}/{}", tp.topic, tp.partition));
+  }
+}
+
+Status Service::Impl::join_group() {
+  kafka::RebalanceHandler handler;
+  handler.assigned = [this](const std::vector<kafka::TopicPartition>& tps) { return start_offsets(tps); };
+  handler.revoked = [this](const std::vector<kafka::TopicPartition>& tps) { on_revoked(tps); };
+  Result<std::unique_ptr<kafka::GroupConsumer>> c =
+      kafka::GroupConsumer::create(client_options(), config.kafka.group_id, {config.kafka.events_topic}, std::move(handler));
+  if (!c) return Error{c.error()};
+  consumer = std::move(*c);
+  log.info(fmt::format("joined consumer group {} on {} (brokers {})", config.kafka.group_id, config.kafka.events_topic,
+                       bootstrap));
+  return Ok{};
+}
+
+void Service::Impl::apply(const kafka::ConsumedMessage& m) {
+  const kafka::TopicPartition tp{m.topic, m.partition};
+  // A message below the position was applied already (a fetch from before a seek).
+  if (auto it = positions.find(tp); it != positions.end() && m.offset < it->second) return;
+  if (!batch) {
+    batch = store->begin(static_cast<TimelineId>(m.partition));
+    batch_started = Clock::now();
+    batch_messages = 0;
+  }
+  // contract 2: each partition is its own timeline (business date, deadlines).
+  batch->switch_timeline(static_cast<TimelineId>(m.partition));
+  const DecodedLine decoded = decoder.decode(m.value);
+  const std::string prefix = fmt::format("{}/{}", m.topic, m.partition);
+  const MessageSource source{prefix, '/', static_cast<std::uint64_t>(m.offset)};
+  const MessageOutcome outcome = applier.apply(*batch, decoded, m.value, source);
+  batch->set_input_offset({m.topic, m.partition}, m.offset + 1);
+  positions[tp] = m.offset + 1;
+  ++metrics.messages_in[m.topic][static_cast<std::size_t>(outcome)];
+  ++batch_messages;
+}
+
+Status Service::Impl::commit_batch() {
+  PAYDIST_INVARIANT(batch != nullptr);
+  const std::uint64_t through = acknowledged_through();
+  if (through > acknowledged_in_state) batch->acknowledge_outbox(through, {});
+  const auto started = Clock::now();
+  Status committed = batch->commit(Durability::synced);
+  if (!committed) {
+    batch.reset();
+    return Error{fmt::format("state commit failed: {}", committed.error())};
+  }
+  metrics.commit_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
+  metrics.batch_messages.observe(static_cast<double>(batch_messages));
+  ++metrics.commits;
+  if (through > acknowledged_in_state) acknowledged_in_state = through;
+  Status published = Ok{};
+  batch->for_each_output([&](const QueuedOutput& o) {
+    if (published) published = produce(o, true);
+  });
+  batch.reset();
+  if (!published) return published;
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> monitoring(positions.begin(), positions.end());
+  consumer->commit_for_monitoring(monitoring);
+  return Ok{};
+}
+
+Status Service::Impl::acknowledge_if_idle() {
+  const std::uint64_t through = acknowledged_through();
+  if (batch || through <= acknowledged_in_state || Clock::now() - last_acknowledge < kIdleAcknowledgeInterval)
+    return Ok{};
+  last_acknowledge = Clock::now();
+  if (Status s = store->acknowledge_outbox(through, {}); !s) return s;
+  acknowledged_in_state = through;
+  return Ok{};
+}
+
+Result<bool> Service::turn(std::chrono::milliseconds budget) {
+  Impl& s = *impl_;
+  s.producer->poll(std::chrono::milliseconds{0});
+  if (!s.delivery_failure.empty()) return Error{s.delivery_failure};
+  // Backpressure, with hysteresis: pause at the bound, resume at half of it.
+  const std::size_t bound = s.config.kafka.outbox_messages_max;
+  if (!s.paused && s.in_flight.size() >= bound) {
+    s.consumer->pause_all();
+    s.paused = true;
+    s.log.warn(fmt::format("outbox at {} outputs: consumption paused until the broker takes them", s.in_flight.size()));
+  } else if (s.paused && s.in_flight.size() <= bound / 2) {
+    s.consumer->resume_all();
+    s.paused = false;
+    s.log.info("consumption resumed");
+  }
+
+  const auto turn_end = Clock::now() + budget;
+  bool more = false;
+  for (;;) {
+    const auto now = Clock::now();
+    if (s.batch && (s.batch_messages >= s.config.kafka.batch_messages_max ||
+                    now - s.batch_started >= std::chrono::milliseconds{s.config.kafka.batch_interval_ms})) {
+      if (Status c = s.commit_batch(); !c) return Error{c.error()};
+      more = true;
+      break;
+    }
+    if (now >= turn_end) break;
+    const auto slice = std::min(kPollSliceMax, std::chrono::duration_cast<std::chrono::milliseconds>(turn_end - now));
+    Result<kafka::Polled> polled = s.consumer->poll(s.batch ? std::chrono::milliseconds{0} : slice);
+    if (!polled) return Error{polled.error()};
+    if (!s.delivery_failure.empty()) return Error{s.delivery_failure};
+    if (!polled->transient_error.empty()) {
+      ++s.metrics.transient_errors;
+      if (!s.broker_trouble) s.log.warn(fmt::format("kafka: {}", polled->transient_error));
+      s.broker_trouble = true;
+    }
+    if (!polled->message) {
+      if (!s.batch) break;  // idle
+      continue;
+    }
+    s.broker_trouble = false;
+    s.apply(*polled->message);
+    more = true;
+  }
+  if (Status a = s.acknowledge_if_idle(); !a) return Error{a.error()};
+  return more;
+}
+
+Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
+  Impl& s = *impl_;
+  if (s.batch)
+    if (Status c = s.commit_batch(); !c) return c;
+  if (s.consumer) s.consumer->close();
+  if (s.batch)  // the revoke handler may have begun nothing, but be sure
+    if (Status c = s.commit_batch(); !c) return c;
+  Status flushed = s.producer->flush(flush_timeout);
+  s.producer->poll(std::chrono::milliseconds{0});
+  if (s.acknowledged_through() > s.acknowledged_in_state) {
+    if (Status a = s.store->acknowledge_outbox(s.acknowledged_through(), {}); !a) return a;
+    s.acknowledged_in_state = s.acknowledged_through();
+  }
+  if (!flushed)
+    s.log.warn(fmt::format("{} output(s) not acknowledged before stopping: they stay in the outbox for the next start",
+                           s.in_flight.size()));
+  return Ok{};
+}
+
+const Metrics& Service::metrics() const { return impl_->metrics; }
+
+bool Service::ready() const {
+  const Impl& s = *impl_;
+  return !s.positions.empty() && !s.paused && !s.broker_trouble;
+}
+
+std::string Service::bootstrap() const { return impl_->bootstrap; }
+
+Gauges Service::gauges() {
+  Impl& s = *impl_;
+  Gauges g;
+  for (const auto& [tp, next] : s.positions) {
+    Gauges::Partition p{tp.topic, tp.partition};
+    if (std::optional<std::int64_t> high = s.consumer->cached_high_watermark(tp)) p.lag = std::max<std::int64_t>(0, *high - next);
+    if (std::optional<TimelineState> t = s.store->read_timeline(static_cast<TimelineId>(tp.partition)); t && t->business_date)
+      p.business_date_unix = std::int64_t{t->business_date->serial()} * 86'400;
+    g.partitions.push_back(std::move(p));
+  }
+  g.outbox_depth = s.in_flight.size();
+  g.paused = s.paused;
+  g.ready = ready();
+  return g;
+}
+
+}  // namespace paydist
