@@ -451,6 +451,16 @@ void GroupConsumer::commit_for_monitoring(const std::vector<std::pair<TopicParti
 
 void GroupConsumer::close() {
   if (!impl_ || !impl_->handle) return;
+  if (impl_->assigned.empty()) {
+    // librdkafka 2.0 asserts (aborting the process) when a cooperative-sticky member that
+    // holds no assignment is closed or destroyed while the group is still joining (librdkafka
+    // issue 4312, fixed in 2.2). Such a member has nothing to hand over, and this happens at
+    // process exit (the daemon's only caller): the client is left running, its handle and
+    // callback state deliberately not freed, and the group drops it at its session timeout.
+    (void)impl_->handle.release();
+    (void)impl_.release();
+    return;
+  }
   rd_kafka_consumer_close(impl_->handle.get());
   impl_->handle.reset();
 }

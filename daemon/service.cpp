@@ -39,6 +39,10 @@ constexpr const char* kSeqHeader = "paydist-seq";
 constexpr std::size_t kRecoveryChunk = 10'000;
 // How often delivered outputs are acknowledged in the state when no batch carries them.
 constexpr auto kIdleAcknowledgeInterval = std::chrono::seconds{1};
+constexpr std::int64_t kUnknownPosition = -1;
+// While the client reports broker trouble, a metadata request this often says when it ends.
+constexpr auto kBrokerProbeInterval = std::chrono::seconds{2};
+constexpr auto kBrokerProbeTimeout = std::chrono::milliseconds{500};
 // The consumer's longest wait inside one poll call.
 constexpr auto kPollSliceMax = std::chrono::milliseconds{10};
 
@@ -83,7 +87,8 @@ struct Service::Impl {
   std::unique_ptr<StateStore::Batch> batch;
   std::size_t batch_messages = 0;
   Clock::time_point batch_started;
-  // Next offset of each assigned input partition, as applied (committed or in the batch).
+  // Every assigned input partition and its next offset as applied (committed or in the
+  // batch); kUnknownPosition until its first message when the state holds none.
   std::map<kafka::TopicPartition, std::int64_t> positions;
 
   // Publishing: outputs handed to the producer and not yet acknowledged (seq -> topic).
@@ -93,7 +98,8 @@ struct Service::Impl {
   Clock::time_point last_acknowledge = Clock::now();
   std::string delivery_failure;            // a delivery that failed for good: fatal
   bool paused = false;
-  bool broker_trouble = false;
+  bool broker_trouble = false;             // the client reported trouble; cleared by traffic or a probe
+  Clock::time_point last_probe = Clock::now();
 
   Impl(Config c, ServiceLog l) : config(std::move(c)), log(std::move(l)), decoder(config.rules), applier(config.rules) {}
 
@@ -272,7 +278,7 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
     const std::optional<std::int64_t> stored = store->read_input_offset({tp.topic, tp.partition});
     // Nothing stored: from the beginning (RD_KAFKA_OFFSET_BEGINNING).
     out.emplace_back(tp, stored.value_or(-2));
-    if (stored) positions[tp] = *stored;
+    positions[tp] = stored.value_or(kUnknownPosition);
     log.info(fmt::format("assigned {}/{} from offset {}", tp.topic, tp.partition,
                          stored ? std::to_string(*stored) : std::string{"beginning"}));
   }
@@ -306,7 +312,8 @@ Status Service::Impl::join_group() {
 void Service::Impl::apply(const kafka::ConsumedMessage& m) {
   const kafka::TopicPartition tp{m.topic, m.partition};
   // A message below the position was applied already (a fetch from before a seek).
-  if (auto it = positions.find(tp); it != positions.end() && m.offset < it->second) return;
+  if (auto it = positions.find(tp); it != positions.end() && it->second != kUnknownPosition && m.offset < it->second)
+    return;
   if (!batch) {
     batch = store->begin(static_cast<TimelineId>(m.partition));
     batch_started = Clock::now();
@@ -344,7 +351,9 @@ Status Service::Impl::commit_batch() {
   });
   batch.reset();
   if (!published) return published;
-  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> monitoring(positions.begin(), positions.end());
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> monitoring;
+  for (const auto& [tp, next] : positions)
+    if (next != kUnknownPosition) monitoring.emplace_back(tp, next);
   consumer->commit_for_monitoring(monitoring);
   return Ok{};
 }
@@ -404,6 +413,14 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     more = true;
   }
   if (Status a = s.acknowledge_if_idle(); !a) return Error{a.error()};
+  // With no traffic nothing would say the broker is back: ask it, now and then.
+  if (s.broker_trouble && Clock::now() - s.last_probe >= kBrokerProbeInterval) {
+    s.last_probe = Clock::now();
+    if (s.producer->partition_count(s.output_names[0], kBrokerProbeTimeout)) {
+      s.broker_trouble = false;
+      s.log.info("kafka: broker reachable again");
+    }
+  }
   return more;
 }
 
@@ -440,7 +457,9 @@ Gauges Service::gauges() {
   Gauges g;
   for (const auto& [tp, next] : s.positions) {
     Gauges::Partition p{tp.topic, tp.partition};
-    if (std::optional<std::int64_t> high = s.consumer->cached_high_watermark(tp)) p.lag = std::max<std::int64_t>(0, *high - next);
+    // With no position yet, everything in the partition is still to come.
+    if (std::optional<std::int64_t> high = s.consumer->cached_high_watermark(tp))
+      p.lag = std::max<std::int64_t>(0, *high - std::max<std::int64_t>(next, 0));
     if (std::optional<TimelineState> t = s.store->read_timeline(static_cast<TimelineId>(tp.partition)); t && t->business_date)
       p.business_date_unix = std::int64_t{t->business_date->serial()} * 86'400;
     g.partitions.push_back(std::move(p));
