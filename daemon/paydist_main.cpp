@@ -26,6 +26,7 @@
 #include "connectors/codec.h"
 #include "connectors/file_replay.h"
 #include "connectors/state_store.h"
+#include "daemon/generate_command.h"
 #include "daemon/kafka_tools.h"
 
 #ifndef PAYDIST_VERSION
@@ -295,6 +296,7 @@ int run(int argc, char** argv) {
   explain_account->add_option("ACCOUNT_ID", explain_args.account_id, "The account's id")->required();
 
   KafkaTools kafka_tools{app};
+  GenerateCommand generate_command{app};
 
   try {
     app.parse(argc, argv);
@@ -312,6 +314,7 @@ int run(int argc, char** argv) {
   if (inspect->parsed()) return run_inspect(inspect_args);
   if (explain->parsed()) return run_explain(explain_args);
   if (std::optional<int> status = kafka_tools.run_parsed()) return *status;
+  if (std::optional<int> status = generate_command.run_parsed()) return *status;
   fmt::print(stderr, "{}", app.help());
   return kExitUsage;
 }

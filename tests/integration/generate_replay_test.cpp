@@ -1,0 +1,147 @@
+// tests/integration/generate_replay_test.cpp: `paydist generate` then `paydist replay` as
+// real processes. The generator's model of each account must agree with the engine: every
+// good line is accepted, every bad line rejected (with a reason), each repeated line is a
+// silent duplicate; and a realistic stream makes every kind of activity the contract
+// defines. The same options in process give the same bytes as the binary.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/generate.h"
+#include "tests/support/process.h"
+
+namespace paydist {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::read_text;
+using testing::run_to_end;
+using testing::split_lines;
+
+const std::string kBinary = PAYDIST_BINARY;
+// One run of the binary may take this long (Asan builds are slow) before it is killed.
+constexpr auto kRunTimeout = 300s;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "paydist-generate-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+// The value of `key` in a compact JSON line written by paydist ("" when absent).
+std::string field(std::string_view line, std::string_view key) {
+  const std::string quoted = "\"" + std::string(key) + "\":\"";
+  const std::size_t at = line.find(quoted);
+  if (at == std::string_view::npos) return "";
+  const std::size_t start = at + quoted.size();
+  return std::string(line.substr(start, line.find('"', start) - start));
+}
+
+// "replay: lines=... accepted=N ..." -> N for `key`.
+std::uint64_t summary_number(const std::string& err, const std::string& key) {
+  const std::size_t at = err.find(" " + key + "=");
+  if (at == std::string::npos) return UINT64_MAX;
+  return std::stoull(err.substr(at + key.size() + 2));
+}
+
+TEST(GenerateReplay, AcceptsEveryGoodLineRejectsEveryBadOneAndMakesEveryActivity) {
+  ASSERT_TRUE(fs::exists(kBinary)) << "paydist binary not built: " << kBinary;
+  const GenerateOptions options{.seed = 7, .accounts = 500, .days = 90, .bad_permille = 5, .record_bad_lines = true};
+  TempDir tmp;
+  const std::string events = (tmp / "events.jsonl").string();
+
+  const testing::Finished generated =
+      run_to_end({kBinary, "generate", "--seed", "7", "--accounts", "500", "--days", "90", "--bad-share", "5", "--out",
+                  events},
+                 tmp / "generate", kRunTimeout);
+  ASSERT_EQ(generated.status, 0) << generated.err;
+  StringSink expected;
+  GenerateSummary summary;
+  ASSERT_TRUE(generate_events(options, expected, summary));
+  ASSERT_TRUE(read_text(events) == expected.text) << "the binary and the library wrote different streams";
+  ASSERT_GT(summary.bad_lines, 0u);
+
+  const testing::Finished replayed =
+      run_to_end({kBinary, "replay", "--state", (tmp / "state").string(), "--out", (tmp / "out").string(), events},
+                 tmp / "replay", kRunTimeout);
+  ASSERT_EQ(replayed.status, 0) << replayed.err;
+
+  // Rejected lines = the bad lines, each with a reason.
+  std::vector<std::uint64_t> rejected;
+  for (const std::string& line : split_lines(read_text(tmp / "out" / "rejects.jsonl"))) {
+    const std::string source = field(line, "source");
+    ASSERT_EQ(source.rfind(events + ":", 0), 0u) << line;
+    rejected.push_back(std::stoull(source.substr(events.size() + 1)));
+    EXPECT_FALSE(field(line, "error").empty()) << line;
+  }
+  std::sort(rejected.begin(), rejected.end());
+  EXPECT_EQ(rejected, summary.bad_line_numbers);
+  EXPECT_EQ(summary_number(replayed.err, "duplicates"), summary.redeliveries) << replayed.err;
+  EXPECT_EQ(summary_number(replayed.err, "accepted"), summary.lines - summary.bad_lines - summary.redeliveries)
+      << replayed.err;
+
+  // Every kind of activity, every NO_ARRANGEMENT trigger, direct-debit breaks from a return.
+  std::map<std::string, int> activities;
+  for (const std::string& line : split_lines(read_text(tmp / "out" / "activities.jsonl"))) {
+    const std::string type = field(line, "type");
+    ++activities[type];
+    if (type == "NO_ARRANGEMENT") ++activities["NO_ARRANGEMENT " + field(line, "trigger")];
+    if (type == "BROKEN_ARRANGEMENT") ++activities["BROKEN_ARRANGEMENT " + field(line, "kind")];
+    if (type == "BROKEN_ARRANGEMENT" && !field(line, "reason_code").empty()) ++activities["BROKEN_ARRANGEMENT returned"];
+    if (type == "REVIEW_DUE") ++activities["REVIEW_DUE " + field(line, "requested_by")];
+  }
+  for (const char* wanted :
+       {"BROKEN_ARRANGEMENT", "BROKEN_ARRANGEMENT cash", "BROKEN_ARRANGEMENT direct_debit", "BROKEN_ARRANGEMENT discount",
+        "BROKEN_ARRANGEMENT returned", "ARRANGEMENT_COMPLETED", "NO_ARRANGEMENT", "NO_ARRANGEMENT debt_due",
+        "NO_ARRANGEMENT arrangement_cancelled", "NO_ARRANGEMENT debt_increased", "REVIEW_DUE", "REVIEW_DUE agency",
+        "REVIEW_DUE customer", "UNMATCHED_PAYMENT"})
+    EXPECT_GT(activities[wanted], 0) << wanted;
+
+  // Distributions of every kind: payments, returns, discount write-offs.
+  std::map<std::string, int> distributions;
+  for (const std::string& line : split_lines(read_text(tmp / "out" / "distributions.jsonl")))
+    ++distributions[field(line, "kind")];
+  for (const char* kind : {"applied", "reversed", "write_off"}) EXPECT_GT(distributions[kind], 0) << kind;
+}
+
+TEST(GenerateReplay, UsageErrorsExitTwoWithOneLine) {
+  TempDir tmp;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"generate", "--accounts", "5", "--days", "3"},
+        std::vector<std::string>{"generate", "--seed", "1", "--accounts", "0", "--days", "3"},
+        std::vector<std::string>{"generate", "--seed", "1", "--accounts", "5", "--days", "3", "--bad-share", "501"},
+        std::vector<std::string>{"generate", "--seed", "1", "--accounts", "5", "--days", "3", "--start-date",
+                                 "2026-02-30"}}) {
+    std::vector<std::string> argv = {kBinary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const testing::Finished run = run_to_end(argv, tmp / "usage", 60s);
+    EXPECT_EQ(run.status, 2) << args.back() << ": " << run.err;
+    EXPECT_TRUE(run.out.empty()) << run.out;
+    EXPECT_EQ(run.err.rfind("paydist: ", 0), 0u) << run.err;
+  }
+}
+
+}  // namespace
+}  // namespace paydist
