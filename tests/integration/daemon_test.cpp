@@ -1,0 +1,355 @@
+// tests/integration/daemon_test.cpp: paydistd as a real process against a real `paydist
+// broker` process (issue 5, "Done when"): it gives exactly what `paydist replay` gives for
+// the same lines, after SIGKILLs at random moments and restarts, with no output published
+// twice; SIGTERM stops it within 5 s with nothing lost; the broker going away and coming back
+// is survived (/readyz says so meanwhile).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <cctype>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "connectors/kafka.h"
+#include "tests/support/process.h"
+
+namespace paydist {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::Child;
+using testing::read_text;
+using testing::run_to_end;
+using testing::split_lines;
+
+const std::string kBinary = PAYDIST_BINARY;
+const std::string kDaemon = PAYDISTD_BINARY;
+constexpr int kPartitions = 3;
+
+fs::path make_temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "paydist-daemon-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+// GET http://127.0.0.1:port/path: {status, body}; status 0 when nothing answered.
+std::pair<int, std::string> http_get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return {0, ""};
+  }
+  const std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+  if (::send(fd, request.data(), request.size(), 0) < 0) {
+    ::close(fd);
+    return {0, ""};
+  }
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  if (response.size() < 12) return {0, ""};
+  const std::size_t body = response.find("\r\n\r\n");
+  return {std::stoi(response.substr(9, 3)), body == std::string::npos ? "" : response.substr(body + 4)};
+}
+
+// The sum of a metric's samples (all label sets), or -1 when it has none.
+double metric(const std::string& text, const std::string& name) {
+  double sum = -1;
+  for (const std::string& line : split_lines(text)) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line[name.size()];
+    if (next != ' ' && next != '{') continue;
+    sum = (sum < 0 ? 0 : sum) + std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+template <class Predicate>
+bool eventually(std::chrono::milliseconds timeout, Predicate done) {
+  for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return done();
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir();
+    broker_ = Child::spawn({kBinary, "broker", "--partitions", std::to_string(kPartitions), "--brokers-file",
+                            (dir_ / "brokers").string()},
+                           dir_ / "broker");
+    ASSERT_TRUE(testing::wait_for_file(dir_ / "brokers", 10s)) << broker_.err();
+    bootstrap_ = split_lines(read_text(dir_ / "brokers")).at(0);
+    std::ofstream(dir_ / "paydist.toml") << fmt::format(R"([state]
+dir = "{}"
+[kafka]
+brokers = "{}"
+batch_messages_max = 300
+batch_interval_ms = 30
+[kafka.client]
+# A SIGKILLed member leaves the group only at its session timeout: keep that short here.
+"session.timeout.ms" = 6000
+"heartbeat.interval.ms" = 500
+[http]
+listen = "127.0.0.1:0"
+)",
+                                                        (dir_ / "state").string(), bootstrap_);
+  }
+  void TearDown() override {
+    daemon_.stop(SIGKILL, 5s);
+    broker_.stop(SIGKILL, 5s);
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  // A generated stream (every message type, some bad lines).
+  fs::path generate(int accounts, int days, int seed) {
+    const fs::path events = dir_ / "events.jsonl";
+    const testing::Finished g = run_to_end({kBinary, "generate", "--seed", std::to_string(seed), "--accounts",
+                                            std::to_string(accounts), "--days", std::to_string(days), "--out",
+                                            events.string()},
+                                           dir_ / "generate", 60s);
+    EXPECT_EQ(g.status, 0) << g.err;
+    return events;
+  }
+
+  void start_daemon() {
+    daemon_ = Child::spawn({kDaemon, "--config", (dir_ / "paydist.toml").string()},
+                           dir_ / fmt::format("daemon{}", ++starts_));
+    port_ = 0;
+    ASSERT_TRUE(eventually(30s, [&] {
+      const std::string err = daemon_.err();
+      const std::size_t at = err.find("on port ");
+      if (at != std::string::npos && at + 8 < err.size() && std::isdigit(static_cast<unsigned char>(err[at + 8])))
+        port_ = std::stoi(err.substr(at + 8));
+      return port_ != 0;
+    })) << daemon_.err();
+  }
+
+  // Waits until the running daemon holds partitions (its log says so).
+  bool wait_assigned() {
+    return eventually(60s, [&] { return daemon_.err().find("assigned paydist.events/") != std::string::npos; });
+  }
+
+  // How many starts resumed a partition from a stored offset above 0: proof that a kill
+  // landed in the middle of the stream.
+  int resumed_mid_stream() const {
+    int n = 0;
+    for (int i = 1; i <= starts_; ++i)
+      for (char digit = '1'; digit <= '9'; ++digit)
+        if (read_text(dir_ / fmt::format("daemon{}.err", i)).find(std::string{"from offset "} + digit) != std::string::npos) {
+          ++n;
+          break;
+        }
+    return n;
+  }
+
+  std::string metrics() { return http_get(port_, "/metrics").second; }
+
+  // Waits until the daemon applied `messages` input messages in all (across restarts the
+  // counters restart, so this asks the broker: every partition's lag is 0) and delivered
+  // every output.
+  bool caught_up() {
+    const std::string m = metrics();
+    return metric(m, "paydist_consumer_lag") == 0 && metric(m, "paydist_outbox_depth") == 0 &&
+           m.find("paydist_consumer_lag{") != std::string::npos &&
+           std::count(m.begin(), m.end(), '\n') > 0 && assigned_partitions(m) == kPartitions;
+  }
+  static int assigned_partitions(const std::string& m) {
+    int n = 0;
+    for (const std::string& line : split_lines(m)) n += line.rfind("paydist_consumer_lag{", 0) == 0 ? 1 : 0;
+    return n;
+  }
+
+  void feed(const fs::path& events) {
+    const testing::Finished f = run_to_end({kBinary, "feed", "--brokers", bootstrap_, events.string()}, dir_ / "feed", 120s);
+    ASSERT_EQ(f.status, 0) << f.err;
+  }
+
+  // Every message value of an output topic (with its paydist-seq header checked unique).
+  std::vector<std::string> topic_values(const std::string& topic) {
+    auto reader = kafka::Reader::create({.brokers = bootstrap_}).value();
+    std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+    std::int64_t expected = 0;
+    for (int p = 0; p < kPartitions; ++p) {
+      const kafka::Watermarks w = reader->watermarks({topic, p}, 10s).value();
+      EXPECT_EQ(w.low, 0) << "the mock broker dropped old messages: keep the test stream smaller";
+      expected += w.high - w.low;
+      from.push_back({{topic, p}, w.low});
+    }
+    EXPECT_TRUE(reader->assign(from));
+    std::vector<std::string> values;
+    std::set<std::string> seqs;
+    for (auto deadline = std::chrono::steady_clock::now() + 60s;
+         static_cast<std::int64_t>(values.size()) < expected && std::chrono::steady_clock::now() < deadline;) {
+      auto polled = reader->poll(100ms);
+      if (!polled || !*polled) continue;
+      for (const kafka::Header& h : (*polled)->headers) {
+        if (h.name == "paydist-seq") {
+          EXPECT_TRUE(seqs.insert(h.value).second) << topic << ": seq " << h.value << " twice";
+        }
+      }
+      values.push_back((*polled)->value);
+    }
+    EXPECT_EQ(static_cast<std::int64_t>(values.size()), expected);
+    std::sort(values.begin(), values.end());
+    return values;
+  }
+
+  // What `paydist replay` gives for the same file, compared with what the daemon published
+  // and holds. Rejects differ only in `source` (file:line against topic/partition/offset).
+  void expect_same_as_replay(const fs::path& events) {
+    const fs::path state = dir_ / "replay-state", out = dir_ / "replay-out";
+    const testing::Finished r =
+        run_to_end({kBinary, "replay", "--state", state.string(), "--out", out.string(), events.string()}, dir_ / "replay", 120s);
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const auto& [topic, file] : {std::pair{"wlm.activities", "activities.jsonl"},
+                                      std::pair{"paydist.distributions", "distributions.jsonl"}}) {
+      std::vector<std::string> want = split_lines(read_text(out / file));
+      std::sort(want.begin(), want.end());
+      const std::vector<std::string> got = topic_values(topic);
+      EXPECT_EQ(got.size(), want.size()) << topic;
+      EXPECT_TRUE(got == want) << topic << " differs from replay's " << file;
+    }
+    auto without_source = [](std::vector<std::string> lines) {
+      const std::string prefix = R"({"source":")";
+      for (std::string& line : lines)
+        if (line.rfind(prefix, 0) == 0) line = "{" + line.substr(line.find("\",", prefix.size()) + 2);
+      std::sort(lines.begin(), lines.end());
+      return lines;
+    };
+    const std::vector<std::string> got_rejects = without_source(topic_values("paydist.rejects"));
+    // A business_date message goes to every partition (contract 2): a bad one is rejected
+    // once in each.
+    std::vector<std::string> replay_rejects;
+    for (const std::string& line : split_lines(read_text(out / "rejects.jsonl"))) {
+      const bool broadcast = line.find(R"(\"type\":\"business_date\")") != std::string::npos;
+      for (int i = 0; i < (broadcast ? kPartitions : 1); ++i) replay_rejects.push_back(line);
+    }
+    const std::vector<std::string> want_rejects = without_source(replay_rejects);
+    std::vector<std::string> only_got, only_want;
+    std::set_difference(got_rejects.begin(), got_rejects.end(), want_rejects.begin(), want_rejects.end(),
+                        std::back_inserter(only_got));
+    std::set_difference(want_rejects.begin(), want_rejects.end(), got_rejects.begin(), got_rejects.end(),
+                        std::back_inserter(only_want));
+    EXPECT_TRUE(only_got.empty() && only_want.empty())
+        << "rejects differ from replay's; only the daemon's: " << fmt::format("{}", fmt::join(only_got, "\n"))
+        << "\nonly replay's: " << fmt::format("{}", fmt::join(only_want, "\n"));
+    // Accounts as `paydist inspect` shows them from both states (every 7th: a process each).
+    std::set<std::string> accounts;
+    const std::string field = R"("account_id":")";
+    for (const std::string& line : split_lines(read_text(events))) {
+      const std::size_t at = line.find(field);
+      if (at == std::string::npos) continue;
+      const std::size_t begin = at + field.size(), end = line.find('"', begin);
+      if (end != std::string::npos && end > begin) accounts.insert(line.substr(begin, end - begin));
+    }
+    ASSERT_FALSE(accounts.empty());
+    int compared = 0;
+    std::size_t index = 0;
+    for (const std::string& account : accounts) {
+      if (index++ % 7 != 0) continue;
+      const auto want = run_to_end({kBinary, "inspect", "--state", state.string(), "account", account}, dir_ / "inspect", 30s);
+      const auto got =
+          run_to_end({kBinary, "inspect", "--state", (dir_ / "state").string(), "account", account}, dir_ / "inspect", 30s);
+      EXPECT_EQ(got.status, want.status) << account;
+      EXPECT_EQ(got.out, want.out) << account;
+      compared += want.status == 0 ? 1 : 0;
+    }
+    EXPECT_GT(compared, 0);
+  }
+
+  fs::path dir_;
+  Child broker_;
+  Child daemon_;
+  std::string bootstrap_;
+  int port_ = 0;
+  int starts_ = 0;
+};
+
+TEST_F(DaemonTest, GivesWhatReplayGivesAndStopsCleanlyOnSigterm) {
+  const fs::path events = generate(60, 40, 11);
+  start_daemon();
+  EXPECT_EQ(http_get(port_, "/healthz").first, 200);
+  EXPECT_EQ(http_get(port_, "/nowhere").first, 404);
+  feed(events);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  EXPECT_EQ(http_get(port_, "/readyz").first, 200);
+  const std::string m = metrics();
+  EXPECT_GT(metric(m, "paydist_messages_in_total"), 0);
+  EXPECT_GT(metric(m, "paydist_outputs_total"), 0);
+  EXPECT_GT(metric(m, "paydist_business_date_seconds"), 0);
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  expect_same_as_replay(events);
+}
+
+TEST_F(DaemonTest, SigkillAtRandomMomentsLosesNothingAndPublishesNothingTwice) {
+  // About 17,000 lines: small enough for the mock broker's 5 MiB per partition, long enough
+  // that the kills below land while the daemon works through it (checked at the end).
+  const fs::path events = generate(3000, 50, 23);
+  start_daemon();
+  ASSERT_TRUE(wait_assigned()) << daemon_.err();
+  std::thread feeder([&] { feed(events); });
+  std::mt19937 random{20261123};
+  for (int kill = 0; kill < 3; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{std::uniform_int_distribution<int>{50, 600}(random)});
+    daemon_.stop(SIGKILL, 5s);
+    start_daemon();
+    ASSERT_TRUE(wait_assigned()) << daemon_.err();
+  }
+  // A SIGTERM mid-stream too: it commits what it applied and exits 0 within 5 s.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+  start_daemon();
+  feeder.join();
+  ASSERT_TRUE(eventually(180s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
+  EXPECT_GE(resumed_mid_stream(), 2) << "the kills must interrupt the stream, not just start-up";
+  expect_same_as_replay(events);
+}
+
+TEST_F(DaemonTest, WaitsForABrokerThatGoesAwayAndCatchesUp) {
+  const fs::path events = generate(40, 30, 5);
+  start_daemon();
+  ASSERT_TRUE(eventually(60s, [&] { return http_get(port_, "/readyz").first == 200; })) << daemon_.err();
+  broker_.signal(SIGUSR1);  // every broker down
+  ASSERT_TRUE(eventually(60s, [&] { return http_get(port_, "/readyz").first == 503; })) << metrics();
+  EXPECT_EQ(http_get(port_, "/healthz").first, 200) << "alive while it waits";
+  broker_.signal(SIGUSR2);
+  feed(events);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  EXPECT_EQ(http_get(port_, "/readyz").first, 200);
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
+  expect_same_as_replay(events);
+}
+
+}  // namespace
+}  // namespace paydist
