@@ -20,6 +20,7 @@
 
 #include "connectors/codec.h"
 #include "connectors/kafka.h"
+#include "daemon/address_file.h"
 
 namespace paydist {
 namespace {
@@ -68,20 +69,6 @@ double per_second(std::uint64_t count, std::chrono::steady_clock::duration elaps
   return seconds > 0 ? static_cast<double>(count) / seconds : static_cast<double>(count);
 }
 
-// Writes `text` to `path` through a temporary file and a rename, so that a reader never sees
-// half an address.
-bool write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return false;
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  return !ec;
-}
-
 int run_broker(int partitions, const std::string& brokers_file) {
   BlockedSignals signals{SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
   const kafka::TopicNames topics;
@@ -91,7 +78,7 @@ int run_broker(int partitions, const std::string& brokers_file) {
     return kExitFailed;
   }
   const std::string& bootstrap = (*cluster)->bootstrap();
-  if (!brokers_file.empty() && !write_file_atomically(brokers_file, bootstrap + "\n")) {
+  if (!brokers_file.empty() && !write_address_file(brokers_file, bootstrap)) {
     fmt::print(stderr, "paydist broker: cannot write {}: {}\n", brokers_file, std::strerror(errno));
     return kExitFailed;
   }

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -23,6 +22,7 @@
 
 #include "connectors/codec.h"
 #include "connectors/kafka.h"
+#include "daemon/address_file.h"
 #include "connectors/message_apply.h"
 #include "connectors/state_store.h"
 #include "core/invariant.h"
@@ -51,18 +51,6 @@ std::optional<std::uint64_t> parse_seq(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-bool write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return false;
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  return !ec;
 }
 
 }  // namespace
@@ -152,7 +140,7 @@ Status Service::Impl::connect() {
     embedded = std::move(*cluster);
     bootstrap = embedded->bootstrap();
     const std::filesystem::path file = std::filesystem::path{config.state.dir} / "embedded-brokers";
-    if (!write_file_atomically(file, bootstrap + "\n"))
+    if (!write_address_file(file, bootstrap))
       return Error{fmt::format("cannot write {}", file.string())};
     log.info(fmt::format("embedded broker listening on {} (address in {}; {} partitions per topic)", bootstrap,
                          file.string(), k.embedded_partitions));

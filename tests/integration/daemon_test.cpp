@@ -44,12 +44,6 @@ const std::string kBinary = PAYDIST_BINARY;
 const std::string kDaemon = PAYDISTD_BINARY;
 constexpr int kPartitions = 3;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "paydist-daemon-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
-
 // GET http://127.0.0.1:port/path: {status, body}; status 0 when nothing answered.
 std::pair<int, std::string> http_get(int port, const std::string& path) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -101,12 +95,11 @@ bool eventually(std::chrono::milliseconds timeout, Predicate done) {
 class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = make_temp_dir();
-    broker_ = Child::spawn({kBinary, "broker", "--partitions", std::to_string(kPartitions), "--brokers-file",
-                            (dir_ / "brokers").string()},
-                           dir_ / "broker");
-    ASSERT_TRUE(testing::wait_for_file(dir_ / "brokers", 10s)) << broker_.err();
-    bootstrap_ = split_lines(read_text(dir_ / "brokers")).at(0);
+    dir_ = testing::make_temp_dir("paydist-daemon");
+    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_);
+    broker_ = std::move(broker.process);
+    bootstrap_ = broker.bootstrap;
+    ASSERT_FALSE(bootstrap_.empty()) << broker_.err();
     std::ofstream(dir_ / "paydist.toml") << fmt::format(R"([state]
 dir = "{}"
 [kafka]

@@ -33,11 +33,7 @@ constexpr auto kRunTimeout = 300s;
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "paydist-generate-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
+  TempDir() : path_(testing::make_temp_dir("paydist-generate")) {}
   ~TempDir() {
     std::error_code ignored;
     fs::remove_all(path_, ignored);

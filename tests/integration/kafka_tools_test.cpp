@@ -33,12 +33,6 @@ using testing::split_lines;
 const std::string kBinary = PAYDIST_BINARY;
 constexpr int kPartitions = 3;
 
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "paydist-kafka-tools-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
-
 // A few accounts' messages interleaved, two business dates, a blank line, and a line that
 // is not JSON (unkeyed). Values are distinct so that each can be found again.
 std::vector<std::string> sample_lines() {
@@ -57,12 +51,11 @@ std::vector<std::string> sample_lines() {
 class KafkaToolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = make_temp_dir();
-    broker_ = Child::spawn({kBinary, "broker", "--partitions", std::to_string(kPartitions), "--brokers-file",
-                            (dir_ / "brokers").string()},
-                           dir_ / "broker");
-    ASSERT_TRUE(testing::wait_for_file(dir_ / "brokers", 10s)) << broker_.err();
-    bootstrap_ = split_lines(testing::read_text(dir_ / "brokers")).at(0);
+    dir_ = testing::make_temp_dir("paydist-kafka-tools");
+    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_);
+    broker_ = std::move(broker.process);
+    bootstrap_ = broker.bootstrap;
+    ASSERT_FALSE(bootstrap_.empty()) << broker_.err();
   }
   void TearDown() override {
     broker_.stop(SIGKILL, 5s);

@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <stdlib.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,6 +137,13 @@ inline Finished run_to_end(const std::vector<std::string>& args, const std::file
   return f;
 }
 
+// A new directory under the system's temporary directory, named after `stem`.
+inline std::filesystem::path make_temp_dir(const std::string& stem) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
 // Waits until `path` exists and is not empty (at most `timeout`).
 inline bool wait_for_file(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -145,6 +153,21 @@ inline bool wait_for_file(const std::filesystem::path& path, std::chrono::millis
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
+}
+
+// `paydist broker` (at `binary`) with `partitions` per topic, its address file in `dir`.
+struct Broker {
+  Child process;
+  std::string bootstrap;  // empty: it did not start (its stderr says why)
+};
+
+inline Broker start_broker(const std::string& binary, int partitions, const std::filesystem::path& dir) {
+  Broker b;
+  b.process = Child::spawn({binary, "broker", "--partitions", std::to_string(partitions), "--brokers-file",
+                            (dir / "brokers").string()},
+                           dir / "broker");
+  if (wait_for_file(dir / "brokers", std::chrono::seconds{10})) b.bootstrap = split_lines(read_text(dir / "brokers")).at(0);
+  return b;
 }
 
 }  // namespace paydist::testing
