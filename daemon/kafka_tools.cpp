@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "config/config.h"
 #include "connectors/codec.h"
 #include "connectors/kafka.h"
 #include "daemon/address_file.h"
@@ -27,6 +28,7 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
 
 constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
 constexpr auto kPollInterval = std::chrono::milliseconds{100};
@@ -279,6 +281,33 @@ int run_tail(const std::string& brokers, const std::string& topic, bool until_en
   return kExitOk;
 }
 
+// The bootstrap list from --brokers, or from a paydistd config (--config): its [kafka]
+// brokers, or for "embedded" the address paydistd wrote to STATE/embedded-brokers; with
+// `topic` set and empty, the config's input topic too. nullopt: reported, and `status` says
+// how to exit (a bad config file: 2; no address from a running paydistd: 1).
+std::optional<std::string> brokers_from(const std::string& brokers, const std::string& config_path, const char* command,
+                                        std::string* topic, int& status) {
+  status = kExitUsage;
+  if (config_path.empty()) return brokers;
+  Result<Config> config = load_config(config_path);
+  if (!config) {
+    fmt::print(stderr, "paydist {}: {}\n", command, config.error());
+    return std::nullopt;
+  }
+  if (topic != nullptr && topic->empty()) *topic = config->kafka.events_topic;
+  if (config->kafka.brokers != "embedded") return config->kafka.brokers;
+  const std::filesystem::path file = std::filesystem::path{config->state.dir} / "embedded-brokers";
+  std::ifstream in(file);
+  std::string address;
+  if (!std::getline(in, address) || address.empty()) {
+    fmt::print(stderr, "paydist {}: {} uses the embedded broker, but {} is missing: is paydistd running?\n", command,
+               config_path, file.string());
+    status = kExitFailed;
+    return std::nullopt;
+  }
+  return address;
+}
+
 }  // namespace
 
 KafkaTools::KafkaTools(CLI::App& app) {
@@ -288,22 +317,48 @@ KafkaTools::KafkaTools(CLI::App& app) {
   broker_->add_option("--brokers-file", broker_args_.brokers_file, "Also write the bootstrap address to this file");
 
   feed_ = app.add_subcommand("feed", "Send input lines to the input topic, keyed by account_id");
-  feed_->add_option("--brokers", feed_args_.brokers, "Bootstrap servers, host:port[,host:port...]")->required();
-  feed_->add_option("--topic", feed_args_.topic, "Input topic")->capture_default_str();
+  CLI::Option* feed_brokers =
+      feed_->add_option("--brokers", feed_args_.brokers, "Bootstrap servers, host:port[,host:port...]");
+  CLI::Option* feed_config = feed_->add_option("--config", feed_args_.config_path,
+                                               "paydistd's configuration: its brokers (or embedded broker) and input topic")
+                                 ->check(CLI::ExistingFile);
+  feed_brokers->excludes(feed_config);
+  feed_->require_option(1, 0);
+  feed_->add_option("--topic", feed_args_.topic, "Input topic (default: the config's, or paydist.events)");
   feed_->add_option("EVENTS", feed_args_.files, "Input files, one JSON message per line")
       ->required()
       ->check(CLI::ExistingFile);
 
   tail_ = app.add_subcommand("tail", "Print a topic's message values, one a line, from the beginning");
-  tail_->add_option("--brokers", tail_args_.brokers, "Bootstrap servers, host:port[,host:port...]")->required();
+  CLI::Option* tail_brokers =
+      tail_->add_option("--brokers", tail_args_.brokers, "Bootstrap servers, host:port[,host:port...]");
+  CLI::Option* tail_config = tail_->add_option("--config", tail_args_.config_path,
+                                               "paydistd's configuration: its brokers (or embedded broker)")
+                                 ->check(CLI::ExistingFile);
+  tail_brokers->excludes(tail_config);
   tail_->add_option("--topic", tail_args_.topic, "Topic to read")->required();
   tail_->add_flag("--until-end", tail_args_.until_end, "Exit at the end of the topic (as it was when tail started)");
 }
 
 std::optional<int> KafkaTools::run_parsed() {
   if (broker_->parsed()) return run_broker(broker_args_.partitions, broker_args_.brokers_file);
-  if (feed_->parsed()) return run_feed(feed_args_.brokers, feed_args_.topic, feed_args_.files);
-  if (tail_->parsed()) return run_tail(tail_args_.brokers, tail_args_.topic, tail_args_.until_end);
+  if (feed_->parsed()) {
+    std::string topic = feed_args_.topic;
+    int status = kExitOk;
+    std::optional<std::string> brokers = brokers_from(feed_args_.brokers, feed_args_.config_path, "feed", &topic, status);
+    if (!brokers) return status;
+    return run_feed(*brokers, topic.empty() ? kafka::TopicNames{}.events : topic, feed_args_.files);
+  }
+  if (tail_->parsed()) {
+    int status = kExitOk;
+    std::optional<std::string> brokers = brokers_from(tail_args_.brokers, tail_args_.config_path, "tail", nullptr, status);
+    if (!brokers) return status;
+    if (brokers->empty()) {
+      fmt::print(stderr, "paydist tail: give --brokers or --config\n");
+      return kExitUsage;
+    }
+    return run_tail(*brokers, tail_args_.topic, tail_args_.until_end);
+  }
   return std::nullopt;
 }
 

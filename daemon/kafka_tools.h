@@ -27,11 +27,13 @@ class KafkaTools {
   };
   struct FeedArgs {
     std::string brokers;
-    std::string topic = "paydist.events";
+    std::string config_path;
+    std::string topic;  // empty: the config's input topic, or the contract's
     std::vector<std::string> files;
   };
   struct TailArgs {
     std::string brokers;
+    std::string config_path;
     std::string topic;
     bool until_end = false;
   };

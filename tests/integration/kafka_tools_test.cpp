@@ -145,6 +145,38 @@ TEST_F(KafkaToolsTest, FeedKeysByAccountInFileOrderAndBroadcastsBusinessDates) {
   EXPECT_EQ(partition_of_account.size(), 7u);
 }
 
+// feed and tail can take paydistd's configuration instead of --brokers: its bootstrap list,
+// or for brokers = "embedded" the address paydistd wrote into its state directory.
+TEST_F(KafkaToolsTest, FeedAndTailFindTheBrokerInADaemonConfig) {
+  const fs::path events = write_events({R"({"type":"business_date","event_id":"BD1","date":"2026-01-01"})"});
+  std::ofstream(dir_ / "listed.toml") << fmt::format("[kafka]\nbrokers = \"{}\"\n", bootstrap_);
+  fs::create_directories(dir_ / "state");
+  std::ofstream(dir_ / "state" / "embedded-brokers") << bootstrap_ << "\n";
+  std::ofstream(dir_ / "embedded.toml") << fmt::format("[state]\ndir = \"{}\"\n[kafka]\nbrokers = \"embedded\"\n",
+                                                       (dir_ / "state").string());
+  for (const char* config : {"listed.toml", "embedded.toml"}) {
+    const testing::Finished fed =
+        run_to_end({kBinary, "feed", "--config", (dir_ / config).string(), events.string()}, dir_ / "feed", 60s);
+    EXPECT_EQ(fed.status, 0) << config << ": " << fed.err;
+  }
+  const testing::Finished tailed = run_to_end(
+      {kBinary, "tail", "--config", (dir_ / "listed.toml").string(), "--topic", "paydist.events", "--until-end"},
+      dir_ / "tail", 60s);
+  ASSERT_EQ(tailed.status, 0) << tailed.err;
+  EXPECT_EQ(split_lines(tailed.out).size(), 2u * kPartitions) << "one business date per partition per feed";
+
+  fs::remove(dir_ / "state" / "embedded-brokers");
+  const testing::Finished missing =
+      run_to_end({kBinary, "feed", "--config", (dir_ / "embedded.toml").string(), events.string()}, dir_ / "feed", 60s);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("is paydistd running?"), std::string::npos) << missing.err;
+  EXPECT_EQ(run_to_end({kBinary, "feed", "--brokers", bootstrap_, "--config", (dir_ / "listed.toml").string(),
+                        events.string()},
+                       dir_ / "feed", 10s)
+                .status,
+            2);
+}
+
 TEST_F(KafkaToolsTest, UsageErrorsExitTwo) {
   EXPECT_EQ(run_to_end({kBinary, "feed", "events.jsonl"}, dir_ / "usage1", 10s).status, 2);
   EXPECT_EQ(run_to_end({kBinary, "tail", "--brokers", bootstrap_}, dir_ / "usage2", 10s).status, 2);
