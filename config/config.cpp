@@ -28,10 +28,7 @@ constexpr std::string_view kHistoryTable = "history";
 constexpr std::string_view kStateTable = "state";
 constexpr std::string_view kKafkaTable = "kafka";
 constexpr std::string_view kHttpTable = "http";
-// A table a later release fills in ([business_date]: a wall-clock business date). It is
-// accepted and ignored until then, so that one file serves both old and new binaries; any
-// other top-level name is a typo and an error.
-constexpr std::array<std::string_view, 1> kReservedTables = {"business_date"};
+constexpr std::string_view kBusinessDateTable = "business_date";
 // Bounds on the text keys: a path, a host:port, a topic name, a librdkafka property.
 constexpr std::size_t kTextKeyBytesMax = 4096;
 // Longest piece of user text quoted back in an error message.
@@ -181,6 +178,38 @@ const std::vector<Key<StateConfig>>& state_keys() {
   return keys;
 }
 
+bool apply_source(const toml::node& node, BusinessDateConfig& target) {
+  const auto* text = node.as_string();
+  if (text == nullptr) return false;
+  if (text->get() == "messages")
+    target.source = BusinessDateConfig::Source::messages;
+  else if (text->get() == "clock")
+    target.source = BusinessDateConfig::Source::clock;
+  else
+    return false;
+  return true;
+}
+
+// An IANA zone name as a relative path under the zoneinfo directory: no "..", no leading '/'.
+bool apply_time_zone(const toml::node& node, BusinessDateConfig& target) {
+  const auto* text = node.as_string();
+  if (text == nullptr) return false;
+  const std::string& zone = text->get();
+  if (zone.empty() || zone.size() > 64 || zone.front() == '/' || zone.find("..") != std::string::npos) return false;
+  for (char c : zone)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '+' || c == '-')) return false;
+  target.time_zone = zone;
+  return true;
+}
+
+const std::vector<Key<BusinessDateConfig>>& business_date_keys() {
+  static const std::vector<Key<BusinessDateConfig>> keys = {
+      {"source", "\"messages\" or \"clock\"", apply_source},
+      {"time_zone", "an IANA time zone name, like \"Australia/Sydney\"", apply_time_zone},
+  };
+  return keys;
+}
+
 const std::vector<Key<HttpConfig>>& http_keys() {
   static const std::vector<Key<HttpConfig>> keys = {text_key("listen", &HttpConfig::listen)};
   return keys;
@@ -267,21 +296,15 @@ Status read_table(const toml::table& table, std::string_view source, std::string
   return Ok{};
 }
 
-bool is_reserved_table(std::string_view name) {
-  for (std::string_view reserved : kReservedTables)
-    if (reserved == name) return true;
-  return false;
-}
-
 Result<Config> read_config(const toml::table& root, std::string_view source) {
   Config config;
   for (const auto& [key, node] : root) {
     const std::string_view name = key.str();
     const bool known = name == kRulesTable || name == kHistoryTable || name == kStateTable || name == kKafkaTable ||
-                       name == kHttpTable || is_reserved_table(name);
+                       name == kHttpTable || name == kBusinessDateTable;
     if (!known) {
-      std::vector<std::string_view> tables = {kRulesTable, kHistoryTable, kStateTable, kKafkaTable, kHttpTable};
-      tables.insert(tables.end(), kReservedTables.begin(), kReservedTables.end());
+      const std::vector<std::string_view> tables = {kRulesTable, kHistoryTable, kStateTable,
+                                                    kKafkaTable, kHttpTable,    kBusinessDateTable};
       return Error{fmt::format("{}: {}: unknown top-level {} (known tables: {})", source,
                                printable(name), node.is_table() ? "table" : "key", joined(tables))};
     }
@@ -294,6 +317,8 @@ Result<Config> read_config(const toml::table& root, std::string_view source) {
     if (name == kStateTable) read = read_table(*node.as_table(), source, kStateTable, state_keys(), config.state);
     if (name == kKafkaTable) read = read_kafka(*node.as_table(), source, config.kafka);
     if (name == kHttpTable) read = read_table(*node.as_table(), source, kHttpTable, http_keys(), config.http);
+    if (name == kBusinessDateTable)
+      read = read_table(*node.as_table(), source, kBusinessDateTable, business_date_keys(), config.business_date);
     if (!read) return Error{read.error()};
   }
   return config;

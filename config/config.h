@@ -57,12 +57,21 @@ struct HttpConfig {
   std::string listen = "127.0.0.1:9464";  // host:port; port 0 picks a free one
 };
 
+// [business_date]: where the daemon's business date comes from.
+struct BusinessDateConfig {
+  // messages: only `business_date` messages move it (contract 2). clock: paydistd also moves
+  // every partition's business date to today's date in `time_zone` (at local midnight).
+  enum class Source : std::uint8_t { messages, clock } source = Source::messages;
+  std::string time_zone = "UTC";  // an IANA zone name, "Australia/Sydney"
+};
+
 struct Config {
   Rules rules;  // [rules]: the business rules' numbers (contract 6, "Configuration keys")
   HistoryConfig history;
   StateConfig state;
   KafkaConfig kafka;
   HttpConfig http;
+  BusinessDateConfig business_date;
 };
 
 // Bounds on the configuration file itself: it is input like any other.

@@ -3,8 +3,11 @@
 // with the HTTP endpoint, signals (SIGTERM/SIGINT: finish the batch, commit, flush, exit 0;
 // SIGHUP: logs go to stderr, so nothing to reopen) and systemd notifications (READY,
 // STATUS, WATCHDOG, STOPPING). Exit status: 0 stopped cleanly, 1 failed, 2 usage/config.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -191,6 +194,19 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
   if (!state_dir.empty()) config->state.dir = state_dir;
+  if (config->business_date.source == BusinessDateConfig::Source::clock) {
+    // The business day starts at midnight in this zone: it becomes the process's local time,
+    // set before any thread starts (setenv is not thread-safe).
+    const std::string& zone = config->business_date.time_zone;
+    const std::string zone_file = "/usr/share/zoneinfo/" + zone;
+    if (zone != "UTC" && ::access(zone_file.c_str(), R_OK) != 0) {
+      fmt::print(stderr, "paydistd: {}: business_date.time_zone: unknown time zone \"{}\" (no {}; Debian's tzdata has them)\n",
+                 config_path, zone, zone_file);
+      return kExitUsage;
+    }
+    ::setenv("TZ", zone.c_str(), 1);
+    ::tzset();
+  }
 
   setup_logging();
   spdlog::info("paydistd {} starting: state {}", PAYDIST_VERSION, config->state.dir);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -40,6 +41,8 @@ constexpr std::size_t kRecoveryChunk = 10'000;
 // How often delivered outputs are acknowledged in the state when no batch carries them.
 constexpr auto kIdleAcknowledgeInterval = std::chrono::seconds{1};
 constexpr std::int64_t kUnknownPosition = -1;
+// How often the clock is read for [business_date] source = "clock".
+constexpr auto kClockCheckInterval = std::chrono::seconds{1};
 // While the client reports broker trouble, a metadata request this often says when it ends.
 constexpr auto kBrokerProbeInterval = std::chrono::seconds{2};
 constexpr auto kBrokerProbeTimeout = std::chrono::milliseconds{500};
@@ -85,6 +88,9 @@ struct Service::Impl {
   std::uint64_t acknowledged_in_state = 0; // highest seq the state no longer holds
   Clock::time_point last_acknowledge = Clock::now();
   std::string delivery_failure;            // a delivery that failed for good: fatal
+  // [business_date] source = "clock": the date each assigned partition was last moved to.
+  std::map<kafka::TopicPartition, Date> clock_dates;
+  Clock::time_point last_clock_check{};
   bool paused = false;
   bool broker_trouble = false;             // the client reported trouble; cleared by traffic or a probe
   Clock::time_point last_probe = Clock::now();
@@ -109,6 +115,8 @@ struct Service::Impl {
   void on_delivery(const kafka::Delivery& d);
   void apply(const kafka::ConsumedMessage& m);
   Status commit_batch();
+  void open_batch(std::int32_t partition);
+  void follow_clock();
   Status acknowledge_if_idle();
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> start_offsets(const std::vector<kafka::TopicPartition>& tps);
   void on_revoked(const std::vector<kafka::TopicPartition>& tps);
@@ -280,6 +288,7 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
     if (Status s = commit_batch(); !s && delivery_failure.empty()) delivery_failure = s.error();
   for (const kafka::TopicPartition& tp : tps) {
     positions.erase(tp);
+    clock_dates.erase(tp);
     log.info(fmt::format("revoked {}/{}", tp.topic, tp.partition));
   }
 }
@@ -302,13 +311,7 @@ void Service::Impl::apply(const kafka::ConsumedMessage& m) {
   // A message below the position was applied already (a fetch from before a seek).
   if (auto it = positions.find(tp); it != positions.end() && it->second != kUnknownPosition && m.offset < it->second)
     return;
-  if (!batch) {
-    batch = store->begin(static_cast<TimelineId>(m.partition));
-    batch_started = Clock::now();
-    batch_messages = 0;
-  }
-  // contract 2: each partition is its own timeline (business date, deadlines).
-  batch->switch_timeline(static_cast<TimelineId>(m.partition));
+  open_batch(m.partition);
   const DecodedLine decoded = decoder.decode(m.value);
   const std::string prefix = fmt::format("{}/{}", m.topic, m.partition);
   const MessageSource source{prefix, '/', static_cast<std::uint64_t>(m.offset)};
@@ -317,6 +320,50 @@ void Service::Impl::apply(const kafka::ConsumedMessage& m) {
   positions[tp] = m.offset + 1;
   ++metrics.messages_in[m.topic][static_cast<std::size_t>(outcome)];
   ++batch_messages;
+}
+
+// Opens a batch if none is open, on the partition's timeline: contract 2, each partition is
+// its own timeline (business date, deadlines).
+void Service::Impl::open_batch(std::int32_t partition) {
+  if (!batch) {
+    batch = store->begin(static_cast<TimelineId>(partition));
+    batch_started = Clock::now();
+    batch_messages = 0;
+  }
+  batch->switch_timeline(static_cast<TimelineId>(partition));
+}
+
+// Today's date where the business day is kept ([business_date] time_zone, set as the
+// process's TZ by paydistd at start).
+Date local_today() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  return Date::from_civil(CivilDate{local.tm_year + 1900, local.tm_mon + 1, local.tm_mday});
+}
+
+// [business_date] source = "clock": moves every assigned partition's business date up to
+// today with a business_date message of its own (event id clock-DATE, so a restart or a
+// second instance applies it once per timeline), as if the scheduler had sent it.
+void Service::Impl::follow_clock() {
+  if (config.business_date.source != BusinessDateConfig::Source::clock) return;
+  if (Clock::now() - last_clock_check < kClockCheckInterval && clock_dates.size() == positions.size()) return;
+  last_clock_check = Clock::now();
+  const Date today = local_today();
+  for (const auto& [tp, next] : positions) {
+    if (auto it = clock_dates.find(tp); it != clock_dates.end() && it->second >= today) continue;
+    open_batch(tp.partition);
+    const std::optional<Date> current = batch->timeline().business_date;
+    if (!current || *current < today) {
+      const std::string text =
+          fmt::format(R"({{"type":"business_date","event_id":"clock-{}","date":"{}"}})", today, today);
+      const MessageOutcome outcome = applier.apply(*batch, decoder.decode(text), text, {"clock", ':', 0});
+      ++metrics.messages_in["clock"][static_cast<std::size_t>(outcome)];
+      ++batch_messages;
+      log.info(fmt::format("business date of {}/{} moved to {} by the clock", tp.topic, tp.partition, today));
+    }
+    clock_dates[tp] = today;
+  }
 }
 
 Status Service::Impl::commit_batch() {
@@ -372,6 +419,7 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     s.log.info("consumption resumed");
   }
 
+  s.follow_clock();
   const auto turn_end = Clock::now() + budget;
   bool more = false;
   for (;;) {

@@ -67,6 +67,8 @@ TEST(Config, ExampleFileLoadsToExactlyTheDefaults) {
   EXPECT_EQ(config->kafka.rejects_topic, defaults_all.kafka.rejects_topic);
   EXPECT_TRUE(config->kafka.client.empty());
   EXPECT_EQ(config->http.listen, defaults_all.http.listen);
+  EXPECT_EQ(config->business_date.source, defaults_all.business_date.source);
+  EXPECT_EQ(config->business_date.time_zone, defaults_all.business_date.time_zone);
   const Rules defaults;
   EXPECT_EQ(config->rules.max_obligations_per_account, defaults.max_obligations_per_account);
 }
@@ -229,8 +231,6 @@ rejects = "agency.rejects"
 "fetch.wait.max.ms" = 100
 [http]
 listen = "0.0.0.0:9100"
-[business_date]
-from_clock = true
 )");
   EXPECT_EQ(config.state.dir, "/srv/paydist");
   EXPECT_EQ(config.kafka.brokers, "k1:9092,k2:9092");
@@ -273,14 +273,19 @@ TEST(Config, DaemonKeysAreCheckedNamingTheKey) {
   EXPECT_EQ(parse_error("[http]\nport = 7\n"), "paydist.toml: http.port: unknown key (known keys: listen)");
 }
 
-TEST(Config, ReservedTablesAreAcceptedAndIgnored) {
-  const Config config = parse_ok(R"(
-[business_date]
-from_clock = true
-[rules]
-cash_grace_days = 21
-)");
-  EXPECT_EQ(config.rules.cash_grace_days, 21);
+TEST(Config, BusinessDateComesFromMessagesOrTheClock) {
+  EXPECT_EQ(parse_ok("").business_date.source, BusinessDateConfig::Source::messages);
+  const Config clock = parse_ok("[business_date]\nsource = \"clock\"\ntime_zone = \"Australia/Sydney\"\n");
+  EXPECT_EQ(clock.business_date.source, BusinessDateConfig::Source::clock);
+  EXPECT_EQ(clock.business_date.time_zone, "Australia/Sydney");
+  EXPECT_EQ(parse_ok("[business_date]\nsource = \"clock\"\n").business_date.time_zone, "UTC");
+  EXPECT_EQ(parse_error("[business_date]\nsource = \"wall\"\n"),
+            "paydist.toml: business_date.source: expected \"messages\" or \"clock\", got \"wall\"");
+  EXPECT_EQ(parse_error("[business_date]\ntime_zone = \"../../etc/passwd\"\n"),
+            "paydist.toml: business_date.time_zone: expected an IANA time zone name, like \"Australia/Sydney\", got "
+            "\"../../etc/passwd\"");
+  EXPECT_EQ(parse_error("[business_date]\nfrom_clock = true\n"),
+            "paydist.toml: business_date.from_clock: unknown key (known keys: source, time_zone)");
 }
 
 TEST(Config, HistoryRetentionIsAnIntegerFromZero) {

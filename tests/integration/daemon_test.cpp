@@ -19,6 +19,7 @@
 #include <map>
 #include <random>
 #include <cctype>
+#include <ctime>
 #include <set>
 #include <string>
 #include <thread>
@@ -342,6 +343,37 @@ TEST_F(DaemonTest, WaitsForABrokerThatGoesAwayAndCatchesUp) {
   EXPECT_EQ(http_get(port_, "/readyz").first, 200);
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
   expect_same_as_replay(events);
+}
+
+// [business_date] source = "clock": with no business_date message at all, every partition
+// moves to today (UTC here), and an obligation long overdue gets its NO_ARRANGEMENT.
+TEST_F(DaemonTest, ClockSourceMovesEveryPartitionToToday) {
+  std::ofstream(dir_ / "paydist.toml", std::ios::app) << "[business_date]\nsource = \"clock\"\ntime_zone = \"UTC\"\n";
+  const fs::path events = dir_ / "overdue.jsonl";
+  std::ofstream(events)
+      << R"({"type":"obligation_assessed","event_id":"E1","account_id":"ACC1","obligation_id":"O1","due_date":"2020-01-31","amounts":{"tax":"2000.00","penalty":"0.00","interest":"0.00"}})"
+      << "\n";
+  start_daemon();
+  const std::int64_t today_unix = std::time(nullptr) / 86'400 * 86'400;
+  ASSERT_TRUE(eventually(60s, [&] { return metric(metrics(), "paydist_business_date_seconds") == kPartitions * static_cast<double>(today_unix); }))
+      << metrics() << daemon_.err();
+  feed(events);
+  ASSERT_TRUE(eventually(60s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  const std::vector<std::string> activities = topic_values("wlm.activities");
+  ASSERT_EQ(activities.size(), 1u);
+  EXPECT_NE(activities[0].find("\"type\":\"NO_ARRANGEMENT\""), std::string::npos) << activities[0];
+  EXPECT_NE(activities[0].find("\"trigger\":\"debt_due\""), std::string::npos) << activities[0];
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
+}
+
+TEST_F(DaemonTest, UnknownTimeZoneIsAConfigurationError) {
+  std::ofstream(dir_ / "paydist.toml", std::ios::app)
+      << "[business_date]\nsource = \"clock\"\ntime_zone = \"Mars/Olympus_Mons\"\n";
+  const testing::Finished run =
+      run_to_end({kDaemon, "--config", (dir_ / "paydist.toml").string()}, dir_ / "badzone", 30s);
+  EXPECT_EQ(run.status, 2);
+  EXPECT_NE(run.err.find("business_date.time_zone: unknown time zone \"Mars/Olympus_Mons\""), std::string::npos)
+      << run.err;
 }
 
 }  // namespace

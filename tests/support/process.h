@@ -80,11 +80,14 @@ class Child {
   }
 
   pid_t pid() const { return pid_; }
-  void signal(int sig) const { ::kill(pid_, sig); }
+  // Never with pid <= 0: kill(-1, ...) would signal every process the user owns.
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
 
   // The exit status (or -signal number) once the child ended within `timeout`, else nullopt.
   std::optional<int> wait_for(std::chrono::milliseconds timeout) {
-    if (status_) return status_;
+    if (status_ || pid_ <= 0) return status_;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       int raw = 0;
@@ -100,6 +103,7 @@ class Child {
 
   // Sends `sig` and waits; SIGKILL if it is still running after `timeout` (then nullopt).
   std::optional<int> stop(int sig, std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) return status_;  // never started
     if (!status_) signal(sig);
     std::optional<int> s = wait_for(timeout);
     if (!s) {
