@@ -18,6 +18,8 @@ namespace paydist::kafka {
 namespace {
 
 constexpr std::size_t kErrorTextBytes = 512;
+// How long produce() serves delivery reports before it tries a full local queue again.
+constexpr int kQueueFullWaitMs = 100;
 // Brokers of the local mock cluster: one is enough for development and tests.
 constexpr int kMockBrokers = 1;
 
@@ -176,17 +178,22 @@ Status Producer::produce(const OutgoingMessage& message) {
   }
   const std::string topic{message.topic};
   void* token = reinterpret_cast<void*>(static_cast<std::uintptr_t>(message.token));
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      impl_->handle.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(message.partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(message.key.empty() ? nullptr : const_cast<char*>(message.key.data()), message.key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
-      RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  for (;;) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        impl_->handle.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(message.partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(message.key.empty() ? nullptr : const_cast<char*>(message.key.data()), message.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Ok{};
+    // The local queue is full: serve delivery reports (which empty it) and try again.
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(impl_->handle.get(), kQueueFullWaitMs);
+      continue;
+    }
     if (headers != nullptr) rd_kafka_headers_destroy(headers);  // only taken on success
     return Error{fmt::format("cannot produce to {}: {}", topic, rd_kafka_err2str(err))};
   }
-  return Ok{};
 }
 
 void Producer::poll(std::chrono::milliseconds timeout) {

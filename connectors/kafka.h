@@ -104,8 +104,8 @@ class Producer {
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
 
-  // Queues one message. An Error: the local queue is full (poll and retry) or the message
-  // is refused (too large, unknown topic).
+  // Queues one message; while the local queue is full it serves delivery reports (calling
+  // on_delivery) and waits. An Error: the message is refused (too large, unknown topic).
   Status produce(const OutgoingMessage& message);
   // Serves delivery reports; waits at most `timeout`.
   void poll(std::chrono::milliseconds timeout);

@@ -114,15 +114,6 @@ struct FeedCounts {
   std::string first_error;
 };
 
-// Produces one message, waiting while the producer's local queue is full.
-Status produce_waiting(kafka::Producer& producer, const kafka::OutgoingMessage& message) {
-  for (;;) {
-    Status s = producer.produce(message);
-    if (s || s.error().find("Queue full") == std::string::npos) return s;
-    producer.poll(kPollInterval);
-  }
-}
-
 int run_feed(const std::string& brokers, const std::string& topic, const std::vector<std::string>& files) {
   BlockedSignals signals{SIGTERM, SIGINT};
   FeedCounts counts;
@@ -174,23 +165,21 @@ int run_feed(const std::string& brokers, const std::string& topic, const std::ve
       }
       const DecodedLine envelope = decoder.decode(line);
       kafka::OutgoingMessage message{.topic = topic, .value = line};
-      if (envelope.business_date_scope) {
-        for (std::int32_t p = 0; p < *partitions; ++p) {  // contract 2: to every partition
-          message.partition = p;
-          if (Status s = produce_waiting(**producer, message); !s) {
-            fmt::print(stderr, "paydist feed: {} line {}: {}\n", path, counts.lines, s.error());
-            return kExitFailed;
-          }
-          ++counts.messages;
-        }
-      } else {
-        // An unkeyed line gets its partition here, round robin: left to the partitioner it
-        // could be placed after a business_date line produced to the same partition later.
-        if (envelope.account_id)
+      // contract 2: a business_date goes to every partition; an account's line by its key;
+      // any other line round robin, to a partition chosen here (left to the partitioner it
+      // could land after a business_date produced to the same partition later).
+      std::int32_t first = 0, last = *partitions - 1;
+      if (!envelope.business_date_scope) {
+        if (envelope.account_id) {
           message.key = envelope.account_id->view();
-        else
-          message.partition = static_cast<std::int32_t>(unkeyed++ % static_cast<std::uint64_t>(*partitions));
-        if (Status s = produce_waiting(**producer, message); !s) {
+          first = last = kafka::kAnyPartition;
+        } else {
+          first = last = static_cast<std::int32_t>(unkeyed++ % static_cast<std::uint64_t>(*partitions));
+        }
+      }
+      for (std::int32_t p = first; p <= last; ++p) {
+        message.partition = p;
+        if (Status s = (*producer)->produce(message); !s) {
           fmt::print(stderr, "paydist feed: {} line {}: {}\n", path, counts.lines, s.error());
           return kExitFailed;
         }

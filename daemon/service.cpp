@@ -14,8 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <set>
-#include <thread>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -111,7 +110,8 @@ struct Service::Impl {
   Status recover_outbox();
   Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last_published_seqs();
   Status join_group();
-  Status produce(const QueuedOutput& output, bool track);
+  std::int32_t output_partition(OutputTopic topic, std::string_view key) const;
+  Status produce(const QueuedOutput& output);
   void on_delivery(const kafka::Delivery& d);
   void apply(const kafka::ConsumedMessage& m);
   Status commit_batch();
@@ -207,19 +207,19 @@ Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::las
   return last;
 }
 
-Status Service::Impl::produce(const QueuedOutput& output, bool track) {
-  const auto t = static_cast<std::size_t>(output.topic);
-  kafka::OutgoingMessage message{.topic = output_names[t], .key = output.key, .value = output.json};
-  message.partition = output.key.empty() ? 0 : kafka::partition_for_key(output.key, output_partitions[t]);
+// Rule 3 above: murmur2 of the account, or partition 0 for an output with none.
+std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view key) const {
+  return key.empty() ? 0 : kafka::partition_for_key(key, output_partitions[static_cast<std::size_t>(topic)]);
+}
+
+Status Service::Impl::produce(const QueuedOutput& output) {
+  kafka::OutgoingMessage message{.topic = output_names[static_cast<std::size_t>(output.topic)], .key = output.key,
+                                 .value = output.json};
+  message.partition = output_partition(output.topic, output.key);
   message.headers.push_back({kSeqHeader, std::to_string(output.seq)});
   message.token = output.seq;
-  for (;;) {
-    Status s = producer->produce(message);
-    if (s) break;
-    if (s.error().find("Queue full") == std::string::npos) return s;
-    producer->poll(std::chrono::milliseconds{100});
-  }
-  if (track) in_flight.emplace(output.seq, output.topic);
+  if (Status s = producer->produce(message); !s) return s;
+  in_flight.emplace(output.seq, output.topic);
   last_published_seq = std::max(last_published_seq, output.seq);
   return Ok{};
 }
@@ -233,15 +233,13 @@ Status Service::Impl::recover_outbox() {
   std::uint64_t republished = 0, skipped = 0;
   while (!pending.empty()) {
     for (const PendingOutput& o : pending) {
-      const auto t = static_cast<std::size_t>(o.topic);
-      const std::int32_t partition = o.key.empty() ? 0 : kafka::partition_for_key(o.key, output_partitions[t]);
-      auto it = last->find({static_cast<int>(t), partition});
+      auto it = last->find({static_cast<int>(o.topic), output_partition(o.topic, o.key)});
       if (it != last->end() && o.seq <= it->second) {
         ++skipped;
         last_published_seq = std::max(last_published_seq, o.seq);
         continue;
       }
-      if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}, true); !s) return s;
+      if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}); !s) return s;
       ++republished;
     }
     // Wait until this chunk is acknowledged, then drop it from the outbox.
@@ -382,7 +380,7 @@ Status Service::Impl::commit_batch() {
   if (through > acknowledged_in_state) acknowledged_in_state = through;
   Status published = Ok{};
   batch->for_each_output([&](const QueuedOutput& o) {
-    if (published) published = produce(o, true);
+    if (published) published = produce(o);
   });
   batch.reset();
   if (!published) return published;
@@ -464,9 +462,7 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   Impl& s = *impl_;
   if (s.batch)
     if (Status c = s.commit_batch(); !c) return c;
-  if (s.consumer) s.consumer->close();
-  if (s.batch)  // the revoke handler may have begun nothing, but be sure
-    if (Status c = s.commit_batch(); !c) return c;
+  if (s.consumer) s.consumer->close();  // its revoke handler finds no batch open
   Status flushed = s.producer->flush(flush_timeout);
   s.producer->poll(std::chrono::milliseconds{0});
   if (s.acknowledged_through() > s.acknowledged_in_state) {
