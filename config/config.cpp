@@ -4,6 +4,7 @@
 #include "config/config.h"
 
 #include <array>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -159,16 +160,41 @@ Key<Target> text_key(std::string_view name, std::string Target::*field) {
 }
 
 // A Kafka topic name: 1 to 249 of [a-zA-Z0-9._-] (Kafka's own rule).
+bool is_topic_name(const toml::node& node) {
+  const auto* text = node.as_string();
+  if (text == nullptr) return false;
+  const std::string& topic = text->get();
+  if (topic.empty() || topic.size() > 249) return false;
+  for (char c : topic)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+constexpr std::string_view kTopicExpected = "a topic name (1 to 249 of a-z A-Z 0-9 . _ -)";
+
 template <class Target>
 Key<Target> topic_key(std::string_view name, std::string Target::*field) {
-  return Key<Target>{name, "a topic name (1 to 249 of a-z A-Z 0-9 . _ -)", [field](const toml::node& node, Target& target) {
-                       const auto* text = node.as_string();
-                       if (text == nullptr) return false;
-                       const std::string& topic = text->get();
-                       if (topic.empty() || topic.size() > 249) return false;
-                       for (char c : topic)
-                         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) return false;
-                       target.*field = topic;
+  return Key<Target>{name, std::string{kTopicExpected}, [field](const toml::node& node, Target& target) {
+                       if (!is_topic_name(node)) return false;
+                       target.*field = *node.value<std::string>();
+                       return true;
+                     }};
+}
+
+// An array of topic names, each at most once.
+template <class Target>
+Key<Target> topic_list_key(std::string_view name, std::vector<std::string> Target::*field) {
+  return Key<Target>{name, fmt::format("an array of distinct topic names ({})", kTopicExpected),
+                     [field](const toml::node& node, Target& target) {
+                       const auto* array = node.as_array();
+                       if (array == nullptr) return false;
+                       std::vector<std::string> topics;
+                       for (const toml::node& element : *array) {
+                         if (!is_topic_name(element)) return false;
+                         std::string topic = *element.value<std::string>();
+                         if (std::find(topics.begin(), topics.end(), topic) != topics.end()) return false;
+                         topics.push_back(std::move(topic));
+                       }
+                       target.*field = std::move(topics);
                        return true;
                      }};
 }
@@ -224,6 +250,7 @@ const std::vector<Key<KafkaConfig>>& kafka_keys() {
       integer_key("batch_messages_max", &KafkaConfig::batch_messages_max, 1, 10'000'000),
       integer_key("batch_interval_ms", &KafkaConfig::batch_interval_ms, 1, 60'000),
       integer_key("outbox_messages_max", &KafkaConfig::outbox_messages_max, 1, 100'000'000),
+      integer_key("merge_wait_ms", &KafkaConfig::merge_wait_ms, 0, 600'000),
   };
   return keys;
 }
@@ -234,6 +261,7 @@ const std::vector<Key<KafkaConfig>>& kafka_topic_keys() {
       topic_key("activities", &KafkaConfig::activities_topic),
       topic_key("distributions", &KafkaConfig::distributions_topic),
       topic_key("rejects", &KafkaConfig::rejects_topic),
+      topic_list_key("extra_inputs", &KafkaConfig::extra_input_topics),
   };
   return keys;
 }
@@ -273,7 +301,21 @@ Status read_kafka(const toml::table& table, std::string_view source, KafkaConfig
     }
     plain.insert(name, node);
   }
-  return read_table(plain, source, kKafkaTable, kafka_keys(), kafka);
+  if (Status s = read_table(plain, source, kKafkaTable, kafka_keys(), kafka); !s) return s;
+  // Every topic has one role: an input topic that is also an output would feed paydistd its
+  // own outputs.
+  std::vector<std::pair<std::string_view, const std::string*>> roles = {
+      {"events", &kafka.events_topic},
+      {"activities", &kafka.activities_topic},
+      {"distributions", &kafka.distributions_topic},
+      {"rejects", &kafka.rejects_topic}};
+  for (const std::string& extra : kafka.extra_input_topics) roles.emplace_back("extra_inputs", &extra);
+  for (std::size_t i = 0; i < roles.size(); ++i)
+    for (std::size_t j = i + 1; j < roles.size(); ++j)
+      if (*roles[i].second == *roles[j].second)
+        return Error{fmt::format("{}: kafka.topics.{}: \"{}\" is also kafka.topics.{}; every topic has one role",
+                                 source, roles[j].first, printable(*roles[j].second), roles[i].first)};
+  return Ok{};
 }
 
 template <class Target>

@@ -43,6 +43,19 @@ struct KafkaConfig {
   std::string activities_topic = "wlm.activities";
   std::string distributions_topic = "paydist.distributions";
   std::string rejects_topic = "paydist.rejects";
+  // More input topics, co-partitioned with events_topic (same partition count, same keys):
+  // partition p of every input topic is one timeline, merged by message timestamp (ties in
+  // the order events, then these as listed), the way Kafka Streams aligns its inputs.
+  std::vector<std::string> extra_input_topics;
+  // The merge waits this long for an input partition with nothing fetched yet unless it is
+  // known to be at its end (Kafka Streams' max.task.idle.ms); then it goes on without it.
+  std::uint32_t merge_wait_ms = 1'000;
+  // events_topic, then extra_input_topics: a topic's place here breaks timestamp ties.
+  std::vector<std::string> input_topics() const {
+    std::vector<std::string> all{events_topic};
+    all.insert(all.end(), extra_input_topics.begin(), extra_input_topics.end());
+    return all;
+  }
   // One LMDB transaction per batch: it ends after this many messages or this long.
   std::uint32_t batch_messages_max = 20'000;
   std::uint32_t batch_interval_ms = 200;

@@ -184,7 +184,8 @@ Status Producer::produce(const OutgoingMessage& message) {
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(message.key.empty() ? nullptr : const_cast<char*>(message.key.data()), message.key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
-        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_TIMESTAMP(message.timestamp_ms),
+        RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Ok{};
     // The local queue is full: serve delivery reports (which empty it) and try again.
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -373,11 +374,12 @@ GroupConsumer::~GroupConsumer() {
 
 Result<std::unique_ptr<GroupConsumer>> GroupConsumer::create(const ClientOptions& options, const std::string& group_id,
                                                              const std::vector<std::string>& topics,
-                                                             RebalanceHandler handler) {
+                                                             RebalanceHandler handler, Assignor assignor) {
   // Offsets come from the daemon's state (handler.assigned); the group's committed offsets
   // are for monitoring only, so nothing is stored or committed automatically.
   const Properties ours = {{"group.id", group_id},
-                           {"partition.assignment.strategy", "cooperative-sticky"},
+                           {"partition.assignment.strategy",
+                            assignor == Assignor::range ? "range" : "cooperative-sticky"},
                            {"enable.auto.commit", "false"},
                            {"enable.auto.offset.store", "false"},
                            {"auto.offset.reset", "earliest"},
@@ -430,6 +432,20 @@ void GroupConsumer::pause_all() {
 
 void GroupConsumer::resume_all() {
   rd_kafka_topic_partition_list_t* list = make_list(impl_->assigned);
+  rd_kafka_resume_partitions(impl_->handle.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void GroupConsumer::pause(const std::vector<TopicPartition>& tps) {
+  if (tps.empty()) return;
+  rd_kafka_topic_partition_list_t* list = make_list({tps.begin(), tps.end()});
+  rd_kafka_pause_partitions(impl_->handle.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void GroupConsumer::resume(const std::vector<TopicPartition>& tps) {
+  if (tps.empty()) return;
+  rd_kafka_topic_partition_list_t* list = make_list({tps.begin(), tps.end()});
   rd_kafka_resume_partitions(impl_->handle.get(), list);
   rd_kafka_topic_partition_list_destroy(list);
 }

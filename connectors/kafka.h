@@ -90,6 +90,7 @@ struct OutgoingMessage {
   std::string_view value;
   std::vector<Header> headers;
   std::uint64_t token = 0;                 // returned in the Delivery
+  std::int64_t timestamp_ms = 0;           // the message's CreateTime; 0: now
 };
 
 enum class Idempotence : std::uint8_t { off, on };
@@ -184,12 +185,19 @@ struct Polled {
   std::string transient_error;
 };
 
-// A consumer group member (cooperative-sticky) over the given topics.
+// How the group spreads partitions over its members. cooperative_sticky moves only the
+// partitions that must move; range gives partition p of every subscribed topic (with equal
+// partition counts) to one member, which co-partitioned topics need (eager: a rebalance
+// revokes everything first).
+enum class Assignor : std::uint8_t { cooperative_sticky, range };
+
+// A consumer group member over the given topics.
 class GroupConsumer {
  public:
   static Result<std::unique_ptr<GroupConsumer>> create(const ClientOptions& options, const std::string& group_id,
                                                        const std::vector<std::string>& topics,
-                                                       RebalanceHandler handler);
+                                                       RebalanceHandler handler,
+                                                       Assignor assignor = Assignor::cooperative_sticky);
   ~GroupConsumer();
   GroupConsumer(const GroupConsumer&) = delete;
   GroupConsumer& operator=(const GroupConsumer&) = delete;
@@ -199,6 +207,9 @@ class GroupConsumer {
   // Stops or restarts fetching from every assigned partition (backpressure).
   void pause_all();
   void resume_all();
+  // The same for some partitions (a resume_all resumes these too).
+  void pause(const std::vector<TopicPartition>& tps);
+  void resume(const std::vector<TopicPartition>& tps);
   std::vector<TopicPartition> assignment() const;
   // The partition's high watermark as last fetched (no network call); nullopt if unknown.
   std::optional<std::int64_t> cached_high_watermark(const TopicPartition& tp) const;

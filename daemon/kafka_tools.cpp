@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -71,10 +72,12 @@ double per_second(std::uint64_t count, std::chrono::steady_clock::duration elaps
   return seconds > 0 ? static_cast<double>(count) / seconds : static_cast<double>(count);
 }
 
-int run_broker(int partitions, const std::string& brokers_file) {
+int run_broker(int partitions, const std::string& brokers_file, const std::vector<std::string>& extra_topics) {
   BlockedSignals signals{SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
-  const kafka::TopicNames topics;
-  Result<std::unique_ptr<kafka::MockCluster>> cluster = kafka::MockCluster::start(topics.all(), partitions);
+  std::vector<std::string> topics = kafka::TopicNames{}.all();
+  for (const std::string& topic : extra_topics)
+    if (std::find(topics.begin(), topics.end(), topic) == topics.end()) topics.push_back(topic);
+  Result<std::unique_ptr<kafka::MockCluster>> cluster = kafka::MockCluster::start(topics, partitions);
   if (!cluster) {
     fmt::print(stderr, "paydist broker: {}\n", cluster.error());
     return kExitFailed;
@@ -87,7 +90,7 @@ int run_broker(int partitions, const std::string& brokers_file) {
   fmt::print("{}\n", bootstrap);
   std::fflush(stdout);
   fmt::print(stderr, "paydist broker: listening on {} ({} partitions per topic: {}); SIGTERM stops it\n", bootstrap,
-             partitions, fmt::join(topics.all(), ", "));
+             partitions, fmt::join(topics, ", "));
   for (;;) {
     const int s = signals.wait();
     if (s == SIGUSR1) {
@@ -304,6 +307,8 @@ KafkaTools::KafkaTools(CLI::App& app) {
   broker_->add_option("--partitions", broker_args_.partitions, "Partitions of every contract topic")
       ->check(CLI::Range(1, 1024));
   broker_->add_option("--brokers-file", broker_args_.brokers_file, "Also write the bootstrap address to this file");
+  broker_->add_option("--topic", broker_args_.extra_topics,
+                      "Also create this topic (repeatable), e.g. an extra input topic");
 
   feed_ = app.add_subcommand("feed", "Send input lines to the input topic, keyed by account_id");
   CLI::Option* feed_brokers =
@@ -330,7 +335,7 @@ KafkaTools::KafkaTools(CLI::App& app) {
 }
 
 std::optional<int> KafkaTools::run_parsed() {
-  if (broker_->parsed()) return run_broker(broker_args_.partitions, broker_args_.brokers_file);
+  if (broker_->parsed()) return run_broker(broker_args_.partitions, broker_args_.brokers_file, broker_args_.extra_topics);
   if (feed_->parsed()) {
     std::string topic = feed_args_.topic;
     int status = kExitOk;

@@ -24,6 +24,7 @@ class KafkaTools {
   struct BrokerArgs {
     int partitions = 4;
     std::string brokers_file;
+    std::vector<std::string> extra_topics;
   };
   struct FeedArgs {
     std::string brokers;

@@ -66,6 +66,12 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
 
   header(out, "paydist_outbox_depth", "gauge", "Outputs committed but not yet acknowledged by the broker.");
   fmt::format_to(to, "paydist_outbox_depth {}\n", g.outbox_depth);
+  header(out, "paydist_merge_queued", "gauge",
+         "Fetched input messages waiting for the merge of input topics (extra input topics only).");
+  fmt::format_to(to, "paydist_merge_queued {}\n", g.merge_queued);
+  header(out, "paydist_merge_forced_total", "counter",
+         "Messages merged without word from every input partition, after [kafka] merge_wait_ms.");
+  fmt::format_to(to, "paydist_merge_forced_total {}\n", m.merge_forced);
   header(out, "paydist_consumption_paused", "gauge", "1 while consumption is paused for backpressure.");
   fmt::format_to(to, "paydist_consumption_paused {}\n", g.paused ? 1 : 0);
   header(out, "paydist_ready", "gauge", "1 when /readyz would answer 200.");

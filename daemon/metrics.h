@@ -36,6 +36,9 @@ struct Metrics {
   Histogram commit_seconds{{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
   std::uint64_t commits = 0;
   std::uint64_t transient_errors = 0;  // broker trouble reported by the client (reconnects)
+  // Messages the merge of input topics applied before every input partition had one queued
+  // or was known to be at its end (after [kafka] merge_wait_ms).
+  std::uint64_t merge_forced = 0;
 };
 
 // Values read at the moment of a scrape.
@@ -48,6 +51,7 @@ struct Gauges {
   };
   std::vector<Partition> partitions;
   std::uint64_t outbox_depth = 0;  // outputs committed but not yet acknowledged by the broker
+  std::uint64_t merge_queued = 0;  // fetched input messages waiting in the merge of input topics
   bool paused = false;             // backpressure
   bool ready = false;
 };

@@ -6,11 +6,17 @@
 //      choose (murmur2 of the key, or 0 unkeyed), in seq order per partition; after a
 //      restart, an outbox entry whose seq is not above the last seq already in its output
 //      partition was published before the crash and is only acknowledged.
+// With extra input topics (co-partitioned), partition p of every input topic is one timeline:
+// fetched messages wait in a queue per topic-partition and are applied in (timestamp, topic
+// order) as long as every input partition of p has a message queued or is known to be at its
+// end (or merge_wait_ms passed), the way Kafka Streams aligns its inputs. Queues are not
+// state: offsets in the state are those applied, so a restart fetches the queued ones again.
 #include "daemon/service.h"
 
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -47,6 +53,9 @@ constexpr auto kBrokerProbeInterval = std::chrono::seconds{2};
 constexpr auto kBrokerProbeTimeout = std::chrono::milliseconds{500};
 // The consumer's longest wait inside one poll call.
 constexpr auto kPollSliceMax = std::chrono::milliseconds{10};
+// The merge of input topics stops fetching an input partition with this many messages
+// queued (the others are behind it in time) and resumes it at half.
+constexpr std::size_t kMergeQueuePause = 10'000;
 
 std::optional<std::uint64_t> parse_seq(std::string_view text) {
   std::uint64_t value = 0;
@@ -91,6 +100,23 @@ struct Service::Impl {
   std::map<kafka::TopicPartition, Date> clock_dates;
   Clock::time_point last_clock_check{};
   bool paused = false;
+
+  // The merge of input topics (only with extra input topics): by input partition, a queue
+  // per input topic (in input_topics order) of fetched messages not yet applied.
+  std::vector<std::string> input_topics;
+  bool merging = false;
+  struct MergeQueue {
+    std::deque<kafka::ConsumedMessage> messages;
+    std::int64_t fetched_next = kUnknownPosition;  // offset after the last one fetched
+    bool paused = false;                           // kMergeQueuePause reached
+  };
+  struct MergePartition {
+    std::vector<MergeQueue> queues;
+    std::optional<Clock::time_point> waiting_since;  // a queue empty, its end not known
+  };
+  std::map<std::int32_t, MergePartition> merge;
+  std::size_t merge_queued = 0;
+
   bool broker_trouble = false;             // the client reported trouble; cleared by traffic or a probe
   Clock::time_point last_probe = Clock::now();
 
@@ -114,6 +140,11 @@ struct Service::Impl {
   Status produce(const QueuedOutput& output);
   void on_delivery(const kafka::Delivery& d);
   void apply(const kafka::ConsumedMessage& m);
+  void receive(kafka::ConsumedMessage m);
+  bool at_end(const kafka::TopicPartition& tp, const MergeQueue& queue) const;
+  void release(std::int32_t partition, MergePartition& part, Clock::time_point now);
+  void release_all();
+  void pause_merge_queues();
   Status commit_batch();
   void open_batch(std::int32_t partition);
   void follow_clock();
@@ -141,9 +172,12 @@ Result<std::unique_ptr<Service>> Service::start(const Config& config, ServiceLog
 Status Service::Impl::connect() {
   const KafkaConfig& k = config.kafka;
   output_names = {k.activities_topic, k.distributions_topic, k.rejects_topic};
+  input_topics = k.input_topics();
+  merging = input_topics.size() > 1;
   if (k.brokers == "embedded") {
-    Result<std::unique_ptr<kafka::MockCluster>> cluster = kafka::MockCluster::start(
-        {k.events_topic, k.activities_topic, k.distributions_topic, k.rejects_topic}, k.embedded_partitions);
+    std::vector<std::string> topics = input_topics;
+    topics.insert(topics.end(), output_names.begin(), output_names.end());
+    Result<std::unique_ptr<kafka::MockCluster>> cluster = kafka::MockCluster::start(topics, k.embedded_partitions);
     if (!cluster) return Error{fmt::format("embedded broker: {}", cluster.error())};
     embedded = std::move(*cluster);
     bootstrap = embedded->bootstrap();
@@ -167,6 +201,23 @@ Status Service::Impl::connect() {
     Result<std::int32_t> count = producer->partition_count(output_names[t], kMetadataTimeout);
     if (!count) return Error{fmt::format("broker {}: {}", bootstrap, count.error())};
     output_partitions[t] = *count;
+  }
+  // contract 2: extra input topics must be co-partitioned with the events topic.
+  if (merging) {
+    std::vector<std::string> counts;
+    std::int32_t events_count = 0;
+    bool equal = true;
+    for (const std::string& topic : input_topics) {
+      Result<std::int32_t> count = producer->partition_count(topic, kMetadataTimeout);
+      if (!count) return Error{fmt::format("broker {}: {}", bootstrap, count.error())};
+      if (topic == input_topics.front()) events_count = *count;
+      equal = equal && *count == events_count;
+      counts.push_back(fmt::format("{} has {}", topic, *count));
+    }
+    if (!equal)
+      return Error{fmt::format("input topics are not co-partitioned ({}): every input topic needs the same "
+                               "partition count, keyed by account_id",
+                               fmt::join(counts, ", "))};
   }
   return Ok{};
 }
@@ -273,6 +324,13 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
     // Nothing stored: from the beginning (RD_KAFKA_OFFSET_BEGINNING).
     out.emplace_back(tp, stored.value_or(-2));
     positions[tp] = stored.value_or(kUnknownPosition);
+    if (merging) {
+      MergePartition& part = merge[tp.partition];
+      part.queues.resize(input_topics.size());
+      const auto t = static_cast<std::size_t>(
+          std::find(input_topics.begin(), input_topics.end(), tp.topic) - input_topics.begin());
+      if (t < part.queues.size()) part.queues[t] = MergeQueue{};
+    }
     log.info(fmt::format("assigned {}/{} from offset {}", tp.topic, tp.partition,
                          stored ? std::to_string(*stored) : std::string{"beginning"}));
   }
@@ -287,6 +345,15 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
   for (const kafka::TopicPartition& tp : tps) {
     positions.erase(tp);
     clock_dates.erase(tp);
+    // What the queues hold was never applied: the next owner fetches it again.
+    if (auto it = merge.find(tp.partition); it != merge.end()) {
+      const auto t = static_cast<std::size_t>(
+          std::find(input_topics.begin(), input_topics.end(), tp.topic) - input_topics.begin());
+      if (t < it->second.queues.size()) {
+        merge_queued -= it->second.queues[t].messages.size();
+        it->second.queues[t] = MergeQueue{};
+      }
+    }
     log.info(fmt::format("revoked {}/{}", tp.topic, tp.partition));
   }
 }
@@ -295,12 +362,14 @@ Status Service::Impl::join_group() {
   kafka::RebalanceHandler handler;
   handler.assigned = [this](const std::vector<kafka::TopicPartition>& tps) { return start_offsets(tps); };
   handler.revoked = [this](const std::vector<kafka::TopicPartition>& tps) { on_revoked(tps); };
-  Result<std::unique_ptr<kafka::GroupConsumer>> c =
-      kafka::GroupConsumer::create(client_options(), config.kafka.group_id, {config.kafka.events_topic}, std::move(handler));
+  // Co-partitioned input topics need partition p of each on one member: the range assignor.
+  Result<std::unique_ptr<kafka::GroupConsumer>> c = kafka::GroupConsumer::create(
+      client_options(), config.kafka.group_id, input_topics, std::move(handler),
+      merging ? kafka::Assignor::range : kafka::Assignor::cooperative_sticky);
   if (!c) return Error{c.error()};
   consumer = std::move(*c);
-  log.info(fmt::format("joined consumer group {} on {} (brokers {})", config.kafka.group_id, config.kafka.events_topic,
-                       bootstrap));
+  log.info(fmt::format("joined consumer group {} on {} (brokers {})", config.kafka.group_id,
+                       fmt::join(input_topics, ", "), bootstrap));
   return Ok{};
 }
 
@@ -318,6 +387,103 @@ void Service::Impl::apply(const kafka::ConsumedMessage& m) {
   positions[tp] = m.offset + 1;
   ++metrics.messages_in[m.topic][static_cast<std::size_t>(outcome)];
   ++batch_messages;
+}
+
+// A fetched message: applied now, or with extra input topics queued for the merge.
+void Service::Impl::receive(kafka::ConsumedMessage m) {
+  if (!merging) {
+    apply(m);
+    return;
+  }
+  const kafka::TopicPartition tp{m.topic, m.partition};
+  const auto position = positions.find(tp);
+  if (position == positions.end()) return;  // not (or no longer) assigned here
+  if (position->second != kUnknownPosition && m.offset < position->second) return;  // applied already
+  MergePartition& part = merge[m.partition];
+  part.queues.resize(input_topics.size());
+  const auto t = static_cast<std::size_t>(std::find(input_topics.begin(), input_topics.end(), m.topic) -
+                                          input_topics.begin());
+  if (t >= part.queues.size()) return;
+  MergeQueue& queue = part.queues[t];
+  queue.fetched_next = m.offset + 1;
+  queue.messages.push_back(std::move(m));
+  ++merge_queued;
+  if (!queue.paused && queue.messages.size() >= kMergeQueuePause) {
+    consumer->pause({tp});
+    queue.paused = true;
+  }
+  release(tp.partition, part, Clock::now());
+}
+
+// Known to hold nothing more right now: what was fetched reaches the high watermark of the
+// last fetch response.
+bool Service::Impl::at_end(const kafka::TopicPartition& tp, const MergeQueue& queue) const {
+  const std::optional<std::int64_t> high = consumer->cached_high_watermark(tp);
+  if (!high) return false;
+  std::int64_t next = queue.fetched_next;
+  if (next == kUnknownPosition) {
+    const auto position = positions.find(tp);
+    next = position == positions.end() ? kUnknownPosition : position->second;
+  }
+  // Nothing stored and nothing fetched: at the end only if the partition was never written.
+  return next == kUnknownPosition ? *high == 0 : next >= *high;
+}
+
+// Applies the queued messages of one input partition in (timestamp, topic order) while every
+// assigned input topic of it has one queued or is at its end; after merge_wait_ms of waiting
+// for one that is neither, goes on without it.
+void Service::Impl::release(std::int32_t partition, MergePartition& part, Clock::time_point now) {
+  for (;;) {
+    std::size_t best = part.queues.size();
+    bool waiting = false;
+    for (std::size_t t = 0; t < part.queues.size(); ++t) {
+      const kafka::TopicPartition tp{input_topics[t], partition};
+      if (!positions.contains(tp)) continue;
+      const MergeQueue& queue = part.queues[t];
+      if (queue.messages.empty()) {
+        waiting = waiting || !at_end(tp, queue);
+        continue;
+      }
+      // Strictly earlier only: on a tie the topic listed first goes first.
+      if (best == part.queues.size() ||
+          queue.messages.front().timestamp_ms < part.queues[best].messages.front().timestamp_ms)
+        best = t;
+    }
+    if (best == part.queues.size()) {
+      part.waiting_since.reset();
+      return;
+    }
+    if (waiting) {
+      if (!part.waiting_since) part.waiting_since = now;
+      if (now - *part.waiting_since < std::chrono::milliseconds{config.kafka.merge_wait_ms}) return;
+      ++metrics.merge_forced;
+    } else {
+      part.waiting_since.reset();
+    }
+    MergeQueue& queue = part.queues[best];
+    const kafka::ConsumedMessage m = std::move(queue.messages.front());
+    queue.messages.pop_front();
+    --merge_queued;
+    if (queue.paused && queue.messages.size() <= kMergeQueuePause / 2) {
+      if (!paused) consumer->resume({{m.topic, m.partition}});
+      queue.paused = false;
+    }
+    apply(m);
+  }
+}
+
+void Service::Impl::release_all() {
+  const auto now = Clock::now();
+  for (auto& [partition, part] : merge) release(partition, part, now);
+}
+
+// After a resume_all (backpressure over): the merge queues that are full stay paused.
+void Service::Impl::pause_merge_queues() {
+  std::vector<kafka::TopicPartition> full;
+  for (const auto& [partition, part] : merge)
+    for (std::size_t t = 0; t < part.queues.size(); ++t)
+      if (part.queues[t].paused) full.push_back({input_topics[t], partition});
+  consumer->pause(full);
 }
 
 // Opens a batch if none is open, on the partition's timeline: contract 2, each partition is
@@ -413,6 +579,7 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     s.log.warn(fmt::format("outbox at {} outputs: consumption paused until the broker takes them", s.in_flight.size()));
   } else if (s.paused && s.in_flight.size() <= bound / 2) {
     s.consumer->resume_all();
+    s.pause_merge_queues();
     s.paused = false;
     s.log.info("consumption resumed");
   }
@@ -439,11 +606,14 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
       s.broker_trouble = true;
     }
     if (!polled->message) {
+      // Merge queues waiting on an input partition may move on (it reached its end, or the
+      // wait is over).
+      if (s.merge_queued > 0) s.release_all();
       if (!s.batch) break;  // idle
       continue;
     }
     s.broker_trouble = false;
-    s.apply(*polled->message);
+    s.receive(std::move(*polled->message));
     more = true;
   }
   if (Status a = s.acknowledge_if_idle(); !a) return Error{a.error()};
@@ -497,6 +667,7 @@ Gauges Service::gauges() {
     g.partitions.push_back(std::move(p));
   }
   g.outbox_depth = s.in_flight.size();
+  g.merge_queued = s.merge_queued;
   g.paused = s.paused;
   g.ready = ready();
   return g;

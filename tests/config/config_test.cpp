@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -65,6 +66,8 @@ TEST(Config, ExampleFileLoadsToExactlyTheDefaults) {
   EXPECT_EQ(config->kafka.activities_topic, defaults_all.kafka.activities_topic);
   EXPECT_EQ(config->kafka.distributions_topic, defaults_all.kafka.distributions_topic);
   EXPECT_EQ(config->kafka.rejects_topic, defaults_all.kafka.rejects_topic);
+  EXPECT_EQ(config->kafka.extra_input_topics, defaults_all.kafka.extra_input_topics);
+  EXPECT_EQ(config->kafka.merge_wait_ms, defaults_all.kafka.merge_wait_ms);
   EXPECT_TRUE(config->kafka.client.empty());
   EXPECT_EQ(config->http.listen, defaults_all.http.listen);
   EXPECT_EQ(config->business_date.source, defaults_all.business_date.source);
@@ -260,7 +263,7 @@ TEST(Config, DaemonDefaultsRunOnTheEmbeddedBroker) {
 TEST(Config, DaemonKeysAreCheckedNamingTheKey) {
   EXPECT_EQ(parse_error("[kafka]\nbroker = \"x:1\"\n"),
             "paydist.toml: kafka.broker: unknown key (known keys: brokers, embedded_partitions, group_id, "
-            "batch_messages_max, batch_interval_ms, outbox_messages_max)");
+            "batch_messages_max, batch_interval_ms, outbox_messages_max, merge_wait_ms)");
   EXPECT_EQ(parse_error("[kafka]\nbrokers = \"\"\n"), "paydist.toml: kafka.brokers: expected a non-empty string, got \"\"");
   EXPECT_EQ(parse_error("[kafka.topics]\nevents = \"bad topic\"\n"),
             "paydist.toml: kafka.topics.events: expected a topic name (1 to 249 of a-z A-Z 0-9 . _ -), got \"bad topic\"");
@@ -271,6 +274,43 @@ TEST(Config, DaemonKeysAreCheckedNamingTheKey) {
             "paydist.toml: kafka.batch_interval_ms: expected an integer from 1 to 60000, got 0");
   EXPECT_EQ(parse_error("[state]\ndir = 7\n"), "paydist.toml: state.dir: expected a non-empty string, got 7");
   EXPECT_EQ(parse_error("[http]\nport = 7\n"), "paydist.toml: http.port: unknown key (known keys: listen)");
+}
+
+TEST(Config, ExtraInputTopicsAreReadInOrderAfterTheEventsTopic) {
+  EXPECT_TRUE(parse_ok("").kafka.extra_input_topics.empty());
+  EXPECT_EQ(parse_ok("").kafka.input_topics(), std::vector<std::string>{"paydist.events"});
+  const Config config = parse_ok(R"(
+[kafka]
+merge_wait_ms = 250
+[kafka.topics]
+events = "agency.events"
+extra_inputs = ["bank-b.payments", "bank-a.payments"]
+)");
+  EXPECT_EQ(config.kafka.merge_wait_ms, 250u);
+  EXPECT_EQ(config.kafka.input_topics(),
+            (std::vector<std::string>{"agency.events", "bank-b.payments", "bank-a.payments"}));
+  EXPECT_TRUE(parse_ok("[kafka.topics]\nextra_inputs = []\n").kafka.extra_input_topics.empty());
+}
+
+TEST(Config, ExtraInputTopicsMustBeDistinctNamesWithOneRoleEach) {
+  const std::string expected =
+      "paydist.toml: kafka.topics.extra_inputs: expected an array of distinct topic names (a topic name (1 to 249 of "
+      "a-z A-Z 0-9 . _ -)), got ";
+  EXPECT_EQ(parse_error("[kafka.topics]\nextra_inputs = \"payments\"\n"), expected + "\"payments\"");
+  EXPECT_EQ(parse_error("[kafka.topics]\nextra_inputs = [\"a b\"]\n"), expected + "an array");
+  EXPECT_EQ(parse_error("[kafka.topics]\nextra_inputs = [\"p\", \"p\"]\n"), expected + "an array");
+  EXPECT_EQ(parse_error("[kafka.topics]\nextra_inputs = [3]\n"), expected + "an array");
+  EXPECT_EQ(parse_error("[kafka.topics]\nextra_inputs = [\"paydist.events\"]\n"),
+            "paydist.toml: kafka.topics.extra_inputs: \"paydist.events\" is also kafka.topics.events; every topic "
+            "has one role");
+  EXPECT_EQ(parse_error("[kafka.topics]\nextra_inputs = [\"wlm.activities\"]\n"),
+            "paydist.toml: kafka.topics.extra_inputs: \"wlm.activities\" is also kafka.topics.activities; every "
+            "topic has one role");
+  EXPECT_EQ(parse_error("[kafka.topics]\nrejects = \"paydist.events\"\n"),
+            "paydist.toml: kafka.topics.rejects: \"paydist.events\" is also kafka.topics.events; every topic has "
+            "one role");
+  EXPECT_EQ(parse_error("[kafka]\nmerge_wait_ms = -1\n"),
+            "paydist.toml: kafka.merge_wait_ms: expected an integer from 0 to 600000, got -1");
 }
 
 TEST(Config, BusinessDateComesFromMessagesOrTheClock) {

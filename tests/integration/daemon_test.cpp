@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "connectors/codec.h"
 #include "connectors/kafka.h"
 #include "tests/support/process.h"
 
@@ -44,6 +45,8 @@ using testing::split_lines;
 const std::string kBinary = PAYDIST_BINARY;
 const std::string kDaemon = PAYDISTD_BINARY;
 constexpr int kPartitions = 3;
+// An extra input topic (contract 2: a deployment may list more), created by the test broker.
+const std::string kPaymentsTopic = "paydist.payments";
 
 // GET http://127.0.0.1:port/path: {status, body}; status 0 when nothing answered.
 std::pair<int, std::string> http_get(int port, const std::string& path) {
@@ -97,16 +100,21 @@ class DaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::make_temp_dir("paydist-daemon");
-    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_);
+    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_, {kPaymentsTopic});
     broker_ = std::move(broker.process);
     bootstrap_ = broker.bootstrap;
     ASSERT_FALSE(bootstrap_.empty()) << broker_.err();
+    write_config("");
+  }
+  // The daemon's configuration; `kafka_keys`: more lines for its [kafka] table.
+  void write_config(const std::string& kafka_keys) {
     std::ofstream(dir_ / "paydist.toml") << fmt::format(R"([state]
 dir = "{}"
 [kafka]
 brokers = "{}"
 batch_messages_max = 300
 batch_interval_ms = 30
+{}
 [kafka.client]
 # A SIGKILLed member leaves the group only at its session timeout: keep that short here.
 "session.timeout.ms" = 6000
@@ -114,7 +122,7 @@ batch_interval_ms = 30
 [http]
 listen = "127.0.0.1:0"
 )",
-                                                        (dir_ / "state").string(), bootstrap_);
+                                                        (dir_ / "state").string(), bootstrap_, kafka_keys);
   }
   void TearDown() override {
     daemon_.stop(SIGKILL, 5s);
@@ -169,11 +177,11 @@ listen = "127.0.0.1:0"
   // Waits until the daemon applied `messages` input messages in all (across restarts the
   // counters restart, so this asks the broker: every partition's lag is 0) and delivered
   // every output.
-  bool caught_up() {
+  bool caught_up(int input_topics = 1) {
     const std::string m = metrics();
     return metric(m, "paydist_consumer_lag") == 0 && metric(m, "paydist_outbox_depth") == 0 &&
            m.find("paydist_consumer_lag{") != std::string::npos &&
-           std::count(m.begin(), m.end(), '\n') > 0 && assigned_partitions(m) == kPartitions;
+           std::count(m.begin(), m.end(), '\n') > 0 && assigned_partitions(m) == input_topics * kPartitions;
   }
   static int assigned_partitions(const std::string& m) {
     int n = 0;
@@ -364,6 +372,72 @@ TEST_F(DaemonTest, ClockSourceMovesEveryPartitionToToday) {
   EXPECT_NE(activities[0].find("\"type\":\"NO_ARRANGEMENT\""), std::string::npos) << activities[0];
   EXPECT_NE(activities[0].find("\"trigger\":\"debt_due\""), std::string::npos) << activities[0];
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
+}
+
+// Extra input topics: payments and returns arrive on their own topic, co-partitioned with
+// paydist.events, and every message carries the time it was sent. The daemon merges the two
+// by timestamp, so it gives exactly what replay gives for the lines in time order, also
+// across a SIGKILL (what the merge queued but did not apply is fetched again).
+TEST_F(DaemonTest, MergesExtraInputTopicsByTimestampAsReplayOfTheTimeOrder) {
+  const fs::path events = generate(300, 60, 31);
+  write_config(fmt::format("merge_wait_ms = 60000\n[kafka.topics]\nextra_inputs = [\"{}\"]", kPaymentsTopic));
+  // Everything is on the topics before the daemon starts, so that the merge never has to
+  // guess (merge_wait_ms is long; paydist_merge_forced_total must stay 0).
+  std::string delivery_error;
+  auto producer = kafka::Producer::create({.brokers = bootstrap_}, kafka::Idempotence::on, [&](const kafka::Delivery& d) {
+                    if (!d.delivered && delivery_error.empty()) delivery_error = d.error;
+                  }).value();
+  const Rules rules;
+  Decoder decoder{rules};
+  constexpr std::int64_t kFirstTimestampMs = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+  std::int64_t line_number = 0, unkeyed = 0;
+  std::map<std::string, int> per_topic;
+  for (const std::string& line : split_lines(read_text(events))) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const DecodedLine envelope = decoder.decode(line);
+    const bool payment_feed = envelope.account_id && line.find(R"("type":"payment)") != std::string::npos;
+    static const std::string kEventsTopic = "paydist.events";
+    kafka::OutgoingMessage message{.topic = payment_feed ? kPaymentsTopic : kEventsTopic, .value = line};
+    message.timestamp_ms = kFirstTimestampMs + line_number++;
+    std::int32_t first = 0, last = kPartitions - 1;  // a business_date: every partition
+    if (!envelope.business_date_scope) {
+      if (envelope.account_id) {
+        message.key = envelope.account_id->view();
+        first = last = kafka::partition_for_key(message.key, kPartitions);
+      } else {
+        first = last = static_cast<std::int32_t>(unkeyed++ % kPartitions);
+      }
+    }
+    for (std::int32_t p = first; p <= last; ++p) {
+      message.partition = p;
+      ASSERT_TRUE(producer->produce(message));
+      ++per_topic[std::string{message.topic}];
+    }
+  }
+  ASSERT_TRUE(producer->flush(60s));
+  ASSERT_EQ(delivery_error, "");
+  ASSERT_GT(per_topic[kPaymentsTopic], 100) << "the stream must put real work on the extra topic";
+  ASSERT_GT(per_topic["paydist.events"], 100);
+
+  start_daemon();
+  ASSERT_TRUE(wait_assigned()) << daemon_.err();
+  std::this_thread::sleep_for(std::chrono::milliseconds{std::mt19937{7}() % 400});
+  daemon_.stop(SIGKILL, 5s);
+  start_daemon();
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(2); })) << metrics() << daemon_.err();
+  const std::string m = metrics();
+  EXPECT_EQ(metric(m, "paydist_merge_forced_total"), 0) << m;
+  EXPECT_EQ(metric(m, "paydist_merge_queued"), 0) << m;
+  EXPECT_NE(daemon_.err().find("assigned " + kPaymentsTopic + "/"), std::string::npos) << daemon_.err();
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+  expect_same_as_replay(events);
+}
+
+TEST_F(DaemonTest, AnExtraInputTopicTheBrokerLacksStopsTheDaemonWithOneLine) {
+  write_config("[kafka.topics]\nextra_inputs = [\"no.such.topic\"]");
+  const testing::Finished run = run_to_end({kDaemon, "--config", (dir_ / "paydist.toml").string()}, dir_ / "notopic", 60s);
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.err.find("no.such.topic"), std::string::npos) << run.err;
 }
 
 TEST_F(DaemonTest, UnknownTimeZoneIsAConfigurationError) {

@@ -165,11 +165,16 @@ struct Broker {
   std::string bootstrap;  // empty: it did not start (its stderr says why)
 };
 
-inline Broker start_broker(const std::string& binary, int partitions, const std::filesystem::path& dir) {
+inline Broker start_broker(const std::string& binary, int partitions, const std::filesystem::path& dir,
+                           const std::vector<std::string>& extra_topics = {}) {
   Broker b;
-  b.process = Child::spawn({binary, "broker", "--partitions", std::to_string(partitions), "--brokers-file",
-                            (dir / "brokers").string()},
-                           dir / "broker");
+  std::vector<std::string> argv = {binary, "broker", "--partitions", std::to_string(partitions), "--brokers-file",
+                                   (dir / "brokers").string()};
+  for (const std::string& topic : extra_topics) {
+    argv.push_back("--topic");
+    argv.push_back(topic);
+  }
+  b.process = Child::spawn(argv, dir / "broker");
   if (wait_for_file(dir / "brokers", std::chrono::seconds{10})) b.bootstrap = split_lines(read_text(dir / "brokers")).at(0);
   return b;
 }
