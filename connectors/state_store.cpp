@@ -16,7 +16,7 @@
 //     because "can this paydist read that directory at all" is an operating question.
 //
 // Key layouts (all integers big-endian so that LMDB's byte order is numeric order):
-//   meta       "format_version" -> u32, "next_output_seq" -> u64
+//   meta       "format_version" -> u32, "next_output_seq" -> u64, "state_id" -> 16 random bytes
 //   accounts   account_id -> account record
 //   events     account_id '\0' event_id -> ""              (account scope)
 //              '\x01' u32 timeline event_id -> ""          (business_date scope)
@@ -37,6 +37,7 @@
 #include <openssl/evp.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,6 +85,8 @@ constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 51
 constexpr std::size_t kMaxMapBytes = std::size_t{1} << 44;  // 16 TiB: growth stops here
 constexpr std::string_view kMetaFormatVersion = "format_version";
 constexpr std::string_view kMetaNextOutputSeq = "next_output_seq";
+constexpr std::string_view kMetaStateId = "state_id";
+constexpr std::size_t kStateIdBytes = 16;
 constexpr std::uint64_t kFirstOutputSeq = 1;  // 0 means "nothing" to acknowledge_outbox
 
 // ---------------------------------------------------------------------------------------
@@ -389,6 +392,7 @@ struct StateStore::Impl {
   Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
       files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"}, offsets{"offsets"};
   std::uint32_t history_retention = 0;  // StoreOptions::history_entries_per_account
+  std::string state_id;                 // hex of the meta "state_id"; empty if none (read-only)
 
   // mdb_env_set_mapsize needs no transaction active in this process: read transactions hold
   // this shared, a map size change holds it exclusive. Writers are serialized by the gate.
@@ -577,6 +581,26 @@ Status open_dbs(StateStore::Impl& store, MDB_txn* txn) {
   return Ok{};
 }
 
+// Reads the state's id, writing a new random one first if it has none (a new state, or one
+// from before ids were kept).
+Status load_state_id(StateStore::Impl& store, MDB_txn* txn) {
+  std::optional<std::string_view> stored = get(txn, store.meta, kMetaStateId);
+  std::string bytes;
+  if (stored) {
+    bytes = *stored;
+  } else if (!store.read_only) {
+    bytes.resize(kStateIdBytes);
+    if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+      return Error{fmt::format("state directory {}: cannot draw a state id: {}", store.dir.string(), std::strerror(errno))};
+    MDB_val k = to_val(kMetaStateId), v = to_val(bytes);
+    if (int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0); rc != 0)
+      return Error{fmt::format("state directory {}: cannot write the state id: {}", store.dir.string(), mdb_strerror(rc))};
+  }
+  store.state_id.clear();
+  for (unsigned char c : bytes) fmt::format_to(std::back_inserter(store.state_id), "{:02x}", c);
+  return Ok{};
+}
+
 // Checks (and for a new read-write state, writes) the format version.
 Status check_format(StateStore::Impl& store, MDB_txn* txn) {
   std::optional<std::string_view> stored = get(txn, store.meta, kMetaFormatVersion);
@@ -672,6 +696,7 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   if (Status s = open_db(*impl, txn.get(), impl->meta); !s) return Error{s.error()};
   if (Status s = check_format(*impl, txn.get()); !s) return Error{s.error()};
   if (Status s = open_dbs(*impl, txn.get()); !s) return Error{s.error()};
+  if (Status s = load_state_id(*impl, txn.get()); !s) return Error{s.error()};
   // Committing (a read transaction too) keeps the database handles for the environment.
   if (int rc = txn.commit(); rc != 0) return lmdb_error("cannot commit the opening transaction", rc);
   return std::unique_ptr<StateStore>(new StateStore(std::move(impl)));
@@ -724,6 +749,8 @@ std::optional<FilePosition> StateStore::read_file_position(const std::string& re
   if (position.real_path != real_path) fatal(impl_->files, key, "the record holds another path");
   return position;
 }
+
+const std::string& StateStore::state_id() const { return impl_->state_id; }
 
 std::optional<std::int64_t> StateStore::read_input_offset(const InputPartition& partition) {
   ReadTxn txn{*impl_};

@@ -105,6 +105,10 @@ class StateStore {
   std::optional<std::uint64_t> read_output_file_length(const std::string& real_path);
   // The next offset of `partition` to consume, as the last committed batch left it.
   std::optional<std::int64_t> read_input_offset(const InputPartition& partition);
+  // A random id drawn when the state was created (32 hex digits): tells this state's outputs
+  // from another state's on the same topics. Empty for a read-only store of a state that has
+  // none yet.
+  const std::string& state_id() const;
   std::vector<PendingOutput> read_outbox(std::size_t max_entries);
   // Visits every account (for verify and benchmarks), in key order, in one read
   // transaction. `visit` must not call back into the store.

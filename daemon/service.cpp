@@ -2,10 +2,12 @@
 // (see service.h). Exactly-once comes from three rules kept here:
 //   1. a batch's state, input offsets and outbox entries commit in one LMDB transaction;
 //   2. on (re)assignment a partition is read from the offset in the state, never the group's;
-//   3. every output carries its outbox seq (header paydist-seq) and goes to a partition we
-//      choose (murmur2 of the key, or 0 unkeyed), in seq order per partition; after a
-//      restart, an outbox entry whose seq is not above the last seq already in its output
-//      partition was published before the crash and is only acknowledged.
+//   3. every output carries its outbox seq (header paydist-seq) and its state's id (header
+//      paydist-state) and goes to a partition we choose (murmur2 of the key, or 0 unkeyed),
+//      in seq order per partition; after a restart, an outbox entry whose seq is not above
+//      the last seq already in its output partition was published before the crash and is
+//      only acknowledged, provided that last message came from this state (a new state on
+//      topics an older one filled starts its seqs again at 1).
 // With extra input topics (co-partitioned), partition p of every input topic is one timeline:
 // fetched messages wait in a queue per topic-partition and are applied in (timestamp, topic
 // order) as long as every input partition of p has a message queued or is known to be at its
@@ -41,6 +43,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
 constexpr auto kTailReadTimeout = std::chrono::milliseconds{30'000};
 constexpr const char* kSeqHeader = "paydist-seq";
+constexpr const char* kStateHeader = "paydist-state";
 // Outbox entries republished per round at start-up (bounds memory).
 constexpr std::size_t kRecoveryChunk = 10'000;
 // How often delivered outputs are acknowledged in the state when no batch carries them.
@@ -250,10 +253,14 @@ Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::las
     if (!*polled) continue;
     const kafka::ConsumedMessage& m = **polled;
     std::optional<std::uint64_t> seq;
-    for (const kafka::Header& h : m.headers)
+    bool ours = false;
+    for (const kafka::Header& h : m.headers) {
       if (h.name == kSeqHeader) seq = parse_seq(h.value);
-    // A message without our header was not written by paydistd: it bounds nothing.
-    last[{topic_of[{m.topic, m.partition}], m.partition}] = seq.value_or(0);
+      if (h.name == kStateHeader) ours = h.value == store->state_id();
+    }
+    // A message this state did not write bounds nothing: none of this state's outputs came
+    // after it (one writer per output partition at a time).
+    last[{topic_of[{m.topic, m.partition}], m.partition}] = ours ? seq.value_or(0) : 0;
   }
   return last;
 }
@@ -268,6 +275,7 @@ Status Service::Impl::produce(const QueuedOutput& output) {
                                  .value = output.json};
   message.partition = output_partition(output.topic, output.key);
   message.headers.push_back({kSeqHeader, std::to_string(output.seq)});
+  message.headers.push_back({kStateHeader, store->state_id()});
   message.token = output.seq;
   if (Status s = producer->produce(message); !s) return s;
   in_flight.emplace(output.seq, output.topic);

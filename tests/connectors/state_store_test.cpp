@@ -86,6 +86,32 @@ TEST_F(StateStoreTest, OpenCreatesTheDirectoryWithPrivateFiles) {
   EXPECT_EQ(st.st_mode & 0077, 0u);
 }
 
+TEST_F(StateStoreTest, StateIdIsRandomPerStateAndKeptAcrossReopen) {
+  std::string id;
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store);
+    id = store->state_id();
+  }
+  ASSERT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  {
+    auto again = open_store();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->state_id(), id);
+  }
+  StoreOptions read_only;
+  read_only.access = StoreOptions::Access::read_only;
+  auto reader = open_store(read_only);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->state_id(), id);
+  dir_ = root_ / "other";
+  auto other = open_store();
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->state_id().size(), 32u);
+  EXPECT_NE(other->state_id(), id);
+}
+
 TEST_F(StateStoreTest, BatchReadsItsOwnWrites) {
   auto store = open_store();
   auto batch = store->begin(0);

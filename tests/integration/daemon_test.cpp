@@ -106,8 +106,10 @@ class DaemonTest : public ::testing::Test {
     ASSERT_FALSE(bootstrap_.empty()) << broker_.err();
     write_config("");
   }
-  // The daemon's configuration; `kafka_keys`: more lines for its [kafka] table.
-  void write_config(const std::string& kafka_keys) {
+  // The daemon's configuration; `kafka_keys`: more lines for its [kafka] table, `client_keys`
+  // for [kafka.client].
+  void write_config(const std::string& kafka_keys, const std::string& state = "state",
+                    const std::string& client_keys = "") {
     std::ofstream(dir_ / "paydist.toml") << fmt::format(R"([state]
 dir = "{}"
 [kafka]
@@ -116,13 +118,14 @@ batch_messages_max = 300
 batch_interval_ms = 30
 {}
 [kafka.client]
+{}
 # A SIGKILLed member leaves the group only at its session timeout: keep that short here.
 "session.timeout.ms" = 6000
 "heartbeat.interval.ms" = 500
 [http]
 listen = "127.0.0.1:0"
 )",
-                                                        (dir_ / "state").string(), bootstrap_, kafka_keys);
+                                                        (dir_ / state).string(), bootstrap_, kafka_keys, client_keys);
   }
   void TearDown() override {
     daemon_.stop(SIGKILL, 5s);
@@ -131,8 +134,8 @@ listen = "127.0.0.1:0"
   }
 
   // A generated stream (every message type, some bad lines).
-  fs::path generate(int accounts, int days, int seed) {
-    const fs::path events = dir_ / "events.jsonl";
+  fs::path generate(int accounts, int days, int seed, const std::string& name = "events.jsonl") {
+    const fs::path events = dir_ / name;
     const testing::Finished g = run_to_end({kBinary, "generate", "--seed", std::to_string(seed), "--accounts",
                                             std::to_string(accounts), "--days", std::to_string(days), "--out",
                                             events.string()},
@@ -194,7 +197,8 @@ listen = "127.0.0.1:0"
     ASSERT_EQ(f.status, 0) << f.err;
   }
 
-  // Every message value of an output topic (with its paydist-seq header checked unique).
+  // Every message value of an output topic (with its paydist-state and paydist-seq headers
+  // checked unique).
   std::vector<std::string> topic_values(const std::string& topic) {
     auto reader = kafka::Reader::create({.brokers = bootstrap_}).value();
     std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
@@ -207,16 +211,19 @@ listen = "127.0.0.1:0"
     }
     EXPECT_TRUE(reader->assign(from));
     std::vector<std::string> values;
-    std::set<std::string> seqs;
+    std::set<std::pair<std::string, std::string>> seqs;
     for (auto deadline = std::chrono::steady_clock::now() + 60s;
          static_cast<std::int64_t>(values.size()) < expected && std::chrono::steady_clock::now() < deadline;) {
       auto polled = reader->poll(100ms);
       if (!polled || !*polled) continue;
+      std::pair<std::string, std::string> state_seq;
       for (const kafka::Header& h : (*polled)->headers) {
-        if (h.name == "paydist-seq") {
-          EXPECT_TRUE(seqs.insert(h.value).second) << topic << ": seq " << h.value << " twice";
-        }
+        if (h.name == "paydist-state") state_seq.first = h.value;
+        if (h.name == "paydist-seq") state_seq.second = h.value;
       }
+      EXPECT_EQ(state_seq.first.size(), 32u) << topic << ": no paydist-state header";
+      EXPECT_TRUE(seqs.insert(state_seq).second)
+          << topic << ": seq " << state_seq.second << " of state " << state_seq.first << " twice";
       values.push_back((*polled)->value);
     }
     EXPECT_EQ(static_cast<std::int64_t>(values.size()), expected);
@@ -431,6 +438,56 @@ TEST_F(DaemonTest, MergesExtraInputTopicsByTimestampAsReplayOfTheTimeOrder) {
   EXPECT_NE(daemon_.err().find("assigned " + kPaymentsTopic + "/"), std::string::npos) << daemon_.err();
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
   expect_same_as_replay(events);
+}
+
+// A new state on output topics that an older state filled: its seqs start again at 1, so the
+// old state's (higher) seqs on the topics must not make it skip, after a crash, outputs it
+// committed but never delivered.
+TEST_F(DaemonTest, ANewStateOnUsedOutputTopicsLosesNothingAfterACrash) {
+  const fs::path first = generate(40, 20, 41, "first.jsonl");
+  start_daemon();
+  feed(first);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  ASSERT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+
+  // A second state reads the input from the beginning (its state holds no offsets). Its
+  // producer lingers (60 s), so it commits its outputs and is killed before sending any.
+  const fs::path second = generate(30, 20, 42, "second.jsonl");
+  feed(second);
+  write_config("", "state2", "\"linger.ms\" = 60000");
+  start_daemon();
+  ASSERT_TRUE(eventually(120s, [&] {
+    const std::string m = metrics();
+    return metric(m, "paydist_consumer_lag") == 0 && assigned_partitions(m) == kPartitions &&
+           metric(m, "paydist_outbox_depth") > 0 && metric(m, "paydist_outputs_total") <= 0;
+  })) << metrics() << daemon_.err();
+  daemon_.stop(SIGKILL, 5s);
+  write_config("", "state2");
+  start_daemon();
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  EXPECT_NE(daemon_.err().find("republished"), std::string::npos) << daemon_.err();
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+
+  // On the topics: the first state's outputs for the first file, and the second state's for
+  // both files in the order they are on the input topic.
+  const fs::path both = dir_ / "both.jsonl";
+  std::ofstream(both) << read_text(first) << read_text(second);
+  std::map<std::string, std::vector<std::string>> want;
+  for (const auto& [name, input] : {std::pair{"r1", first}, std::pair{"r2", both}}) {
+    const testing::Finished r = run_to_end({kBinary, "replay", "--state", (dir_ / name / "state").string(), "--out",
+                                            (dir_ / name / "out").string(), input.string()},
+                                           dir_ / name, 120s);
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const auto& [topic, file] : {std::pair{"wlm.activities", "activities.jsonl"},
+                                      std::pair{"paydist.distributions", "distributions.jsonl"}})
+      for (std::string& line : split_lines(read_text(dir_ / name / "out" / file))) want[topic].push_back(std::move(line));
+  }
+  for (auto& [topic, lines] : want) {
+    std::sort(lines.begin(), lines.end());
+    const std::vector<std::string> got = topic_values(topic);
+    EXPECT_EQ(got.size(), lines.size()) << topic;
+    EXPECT_TRUE(got == lines) << topic << " differs from what the two replays give";
+  }
 }
 
 TEST_F(DaemonTest, AnExtraInputTopicTheBrokerLacksStopsTheDaemonWithOneLine) {
