@@ -144,6 +144,10 @@ struct Service::Impl {
   void on_delivery(const kafka::Delivery& d);
   void apply(const kafka::ConsumedMessage& m);
   void receive(kafka::ConsumedMessage m);
+  // The topic's place in input_topics (input_topics.size() if it is none of them).
+  std::size_t topic_index(std::string_view topic) const {
+    return static_cast<std::size_t>(std::find(input_topics.begin(), input_topics.end(), topic) - input_topics.begin());
+  }
   bool at_end(const kafka::TopicPartition& tp, const MergeQueue& queue) const;
   void release(std::int32_t partition, MergePartition& part, Clock::time_point now);
   void release_all();
@@ -335,9 +339,7 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
     if (merging) {
       MergePartition& part = merge[tp.partition];
       part.queues.resize(input_topics.size());
-      const auto t = static_cast<std::size_t>(
-          std::find(input_topics.begin(), input_topics.end(), tp.topic) - input_topics.begin());
-      if (t < part.queues.size()) part.queues[t] = MergeQueue{};
+      if (const std::size_t t = topic_index(tp.topic); t < part.queues.size()) part.queues[t] = MergeQueue{};
     }
     log.info(fmt::format("assigned {}/{} from offset {}", tp.topic, tp.partition,
                          stored ? std::to_string(*stored) : std::string{"beginning"}));
@@ -355,9 +357,7 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
     clock_dates.erase(tp);
     // What the queues hold was never applied: the next owner fetches it again.
     if (auto it = merge.find(tp.partition); it != merge.end()) {
-      const auto t = static_cast<std::size_t>(
-          std::find(input_topics.begin(), input_topics.end(), tp.topic) - input_topics.begin());
-      if (t < it->second.queues.size()) {
+      if (const std::size_t t = topic_index(tp.topic); t < it->second.queues.size()) {
         merge_queued -= it->second.queues[t].messages.size();
         it->second.queues[t] = MergeQueue{};
       }
@@ -409,8 +409,7 @@ void Service::Impl::receive(kafka::ConsumedMessage m) {
   if (position->second != kUnknownPosition && m.offset < position->second) return;  // applied already
   MergePartition& part = merge[m.partition];
   part.queues.resize(input_topics.size());
-  const auto t = static_cast<std::size_t>(std::find(input_topics.begin(), input_topics.end(), m.topic) -
-                                          input_topics.begin());
+  const std::size_t t = topic_index(m.topic);
   if (t >= part.queues.size()) return;
   MergeQueue& queue = part.queues[t];
   queue.fetched_next = m.offset + 1;
@@ -624,6 +623,9 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     s.receive(std::move(*polled->message));
     more = true;
   }
+  // A timeline waiting on an input partition moves on when its wait is over, even while
+  // other partitions keep the consumer busy.
+  if (s.merge_queued > 0) s.release_all();
   if (Status a = s.acknowledge_if_idle(); !a) return Error{a.error()};
   // With no traffic nothing would say the broker is back: ask it, now and then.
   if (s.broker_trouble && Clock::now() - s.last_probe >= kBrokerProbeInterval) {
