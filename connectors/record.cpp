@@ -272,11 +272,13 @@ class Reader {
   }
 
   Error error() const { return Error{error_}; }
+  std::uint8_t version() const { return version_; }
 
  private:
   void header() {
     if (size_ == 0) return fail("empty record");
     const std::uint8_t version = data_[pos_];
+    version_ = version;
     if (version == 0) return fail("format version 0 is not a valid version");
     if (version > kRecordVersion)
       return fail(fmt::format("written by format version {}; this paydist reads up to version {}", version,
@@ -293,6 +295,7 @@ class Reader {
   std::size_t pos_ = 0;
   RecordKind kind_;
   std::string error_;
+  std::uint8_t version_ = 0;
 };
 
 // The read_* functions fill a default-constructed element in place.
@@ -390,6 +393,7 @@ void encode_account(const Account& account, std::string& out) {
   }
   w.optional_date(account.indexed_deadline);
   w.varint(account.history_entries);
+  w.varint(account.timeline);
 }
 
 Result<Account> decode_account(std::string_view bytes) {
@@ -411,6 +415,11 @@ Result<Account> decode_account(std::string_view bytes) {
   }
   account.indexed_deadline = r.optional_date("account indexed_deadline");
   account.history_entries = r.varint("account history_entries");
+  if (r.version() >= 2) {
+    const std::uint64_t timeline = r.varint("account timeline");
+    if (timeline > UINT32_MAX) r.fail("account timeline out of range");
+    account.timeline = static_cast<std::uint32_t>(timeline);
+  }
   r.finish();
   if (r.ok()) check_part_indexes(r, account);
   if (!r.ok()) return r.error();

@@ -19,7 +19,8 @@ namespace paydist {
 // Layout of every record: [version byte][kind byte][fields...], nothing after the fields.
 // Integers and lengths are LEB128 varints, signed values (money, date serials) zig-zag
 // varints, strings a varint length then the bytes, booleans one byte 0/1.
-inline constexpr std::uint8_t kRecordVersion = 1;
+// Version 2 added the account's timeline (version 1 accounts read as timeline 0).
+inline constexpr std::uint8_t kRecordVersion = 2;
 
 // The encode_* functions overwrite `out` (so a caller can reuse one buffer per batch).
 void encode_account(const Account& account, std::string& out);

@@ -994,7 +994,13 @@ std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
 void StateStore::Batch::store_account(const Account& account, std::optional<Date> previous_deadline) {
   Impl& b = *impl_;
   auto [it, inserted] = b.account_records.try_emplace(account.id.str());
-  encode_account(account, it->second);
+  if (account.timeline == b.timeline) {
+    encode_account(account, it->second);
+  } else {  // new here: it lives on this batch's timeline
+    Account placed = account;
+    placed.timeline = b.timeline;
+    encode_account(placed, it->second);
+  }
   // Most messages leave the account's deadline where it was: then its entry stays as it is.
   if (previous_deadline != account.indexed_deadline) b.move_deadline(previous_deadline, account, it->first);
 }

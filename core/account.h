@@ -97,6 +97,9 @@ struct Account {
   std::vector<PendingReview> reviews;       // request order
   std::optional<Date> indexed_deadline;     // where the deadline index holds this account
   std::uint64_t history_entries = 0;        // audit entries ever appended: the next one's number
+  // The timeline (replay's 0, or the daemon's input partition) the account lives on, whose
+  // business date its instalments are judged by; kept by the state store.
+  std::uint32_t timeline = 0;
 
   Money credit() const;  // credit of every payment not returned
   Money debt() const;    // sum of all obligation balances (credit not netted)

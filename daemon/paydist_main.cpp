@@ -212,7 +212,8 @@ int run_inspect(const InspectArgs& args) {
   if (!rules) return kExitUsage;
   NamedAccount named;
   if (int status = read_named_account(args.state_dir, args.account_id, named); status != kExitOk) return status;
-  const std::optional<TimelineState> timeline = named.store->read_timeline(TimelineId{0});
+  // The business date of the account's own timeline (the daemon's: its input partition).
+  const std::optional<TimelineState> timeline = named.store->read_timeline(TimelineId{named.account.timeline});
   const std::optional<Date> business_date = timeline ? timeline->business_date : std::nullopt;
   return write_stdout(inspect_json(named.account, business_date, *rules) + "\n") ? kExitOk : kExitFailed;
 }

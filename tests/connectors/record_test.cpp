@@ -70,6 +70,7 @@ Account full_account() {
                {ArrangementId::parse("ARR2").value(), day(2025, 7, 2)}};
   a.indexed_deadline = day(2025, 5, 5);
   a.history_entries = 300;  // a two-byte varint
+  a.timeline = 70'000;      // a three-byte varint
   return a;
 }
 
@@ -90,7 +91,7 @@ PendingOutput full_output() {
 TEST(Record, AccountRoundTripsEveryField) {
   const Account a = full_account();
   const std::string bytes = encode_account(a);
-  EXPECT_EQ(bytes[0], 1) << "leading format version byte";
+  EXPECT_EQ(bytes[0], 2) << "leading format version byte";
   Result<Account> back = decode_account(bytes);
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, a);
@@ -215,15 +216,32 @@ TEST(Record, TruncationErrorSaysWhatWasBeingRead) {
 
 TEST(Record, NewerVersionIsRefusedSayingSo) {
   std::string bytes = encode_account(full_account());
-  bytes[0] = 2;
+  bytes[0] = 3;
   Result<Account> r = decode_account(bytes);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().find("format version 2"), std::string::npos) << r.error();
-  EXPECT_NE(r.error().find("reads up to version 1"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("format version 3"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("reads up to version 2"), std::string::npos) << r.error();
 
   std::string timeline = encode_timeline(TimelineState{});
   timeline[0] = static_cast<char>(0xff);
   EXPECT_FALSE(decode_timeline(timeline));
+}
+
+// Version 1 accounts (written before the timeline was kept) read as living on timeline 0.
+TEST(Record, VersionOneAccountReadsAsTimelineZero) {
+  Account a = full_account();
+  a.timeline = 5;
+  std::string bytes = encode_account(a);
+  ASSERT_EQ(static_cast<unsigned char>(bytes.back()), 5u) << "the timeline is the last field";
+  bytes.pop_back();
+  bytes[0] = 1;
+  Result<Account> back = decode_account(bytes);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->timeline, 0u);
+  a.timeline = 0;
+  EXPECT_EQ(*back, a);
+  bytes[0] = 2;
+  EXPECT_FALSE(decode_account(bytes)) << "version 2 without its timeline is truncated";
 }
 
 TEST(Record, VersionZeroAndEmptyInputAreErrors) {

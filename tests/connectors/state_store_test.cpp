@@ -112,6 +112,21 @@ TEST_F(StateStoreTest, StateIdIsRandomPerStateAndKeptAcrossReopen) {
   EXPECT_NE(other->state_id(), id);
 }
 
+TEST_F(StateStoreTest, AnAccountLivesOnTheTimelineThatFirstStoredIt) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  {
+    auto batch = store->begin(TimelineId{0});
+    batch->switch_timeline(TimelineId{3});
+    batch->store_account(make_account("ACC3", 1), std::nullopt);
+    batch->switch_timeline(TimelineId{0});
+    batch->store_account(make_account("ACC0", 2), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  EXPECT_EQ(store->read_account(acc("ACC3"))->timeline, 3u);
+  EXPECT_EQ(store->read_account(acc("ACC0"))->timeline, 0u);
+}
+
 TEST_F(StateStoreTest, BatchReadsItsOwnWrites) {
   auto store = open_store();
   auto batch = store->begin(0);
@@ -164,7 +179,8 @@ TEST_F(StateStoreTest, BatchDestroyedWithoutCommitLeavesNothing) {
 
 TEST_F(StateStoreTest, CommitPersistsAcrossReopen) {
   const AccountId id = acc("A1");
-  const Account a = make_account("A1", 7, day(2025, 3, 1));
+  Account a = make_account("A1", 7, day(2025, 3, 1));
+  a.timeline = 3;  // the timeline it is stored on below
   FilePosition position{"/in/events.jsonl", 12, 3400, {}};
   position.sha256[0] = 0xab;
   {
