@@ -30,6 +30,7 @@ class KafkaTools {
     std::string brokers;
     std::string config_path;
     std::string topic;  // empty: the config's input topic, or the contract's
+    std::string compression;  // empty: librdkafka's default (none)
     std::vector<std::string> files;
   };
   struct TailArgs {
