@@ -332,6 +332,10 @@ struct BatchBuffers {
     // again; if one is added back it sits in deadlines_added. Keeps a long date jump linear.
     std::string scan_from;
     bool scan_exhausted = false;
+    // The same for the entries the predecessor added (they do not change either): every one
+    // before `predecessor_added_from` was found removed by this batch.
+    std::optional<DeadlineSlot> predecessor_added_from;
+    bool predecessor_added_exhausted = false;
 
     std::optional<TimelineState> state;  // loaded or stored
     bool state_dirty = false;
@@ -881,7 +885,7 @@ struct StateStore::Batch::Impl : BatchBuffers {
   bool holds_writer = true;  // until the batch ends: committed, handed over, failed or destroyed
   // The batch committing in the background when this one began: its writes are read as if
   // committed until it is (settle_predecessor). `doomed`: it failed, so this batch can only
-  // fail too; its reads stay consistent (through the overlay) but no deadline fires.
+  // fail too.
   std::shared_ptr<const Impl> predecessor;
   bool doomed = false;
   // Background commit: set by the committer under store.commit_mutex.
@@ -928,6 +932,8 @@ struct StateStore::Batch::Impl : BatchBuffers {
     for (auto& [id, t] : timelines) {
       t.scan_from.clear();
       t.scan_exhausted = false;
+      t.predecessor_added_from.reset();
+      t.predecessor_added_exhausted = false;
     }
   }
   Status commit_now(Durability durability);
@@ -937,7 +943,9 @@ struct StateStore::Batch::Impl : BatchBuffers {
     return event_key_buffer;
   }
   void move_deadline(std::optional<Date> previous, const Account& account, const std::string& key);
-  std::optional<DeadlineEntry> first_stored_deadline(Date up_to);
+  const TimelineChanges* predecessor_changes() const;
+  std::optional<DeadlineEntry> first_stored_deadline(Date up_to, const TimelineChanges* before);
+  std::optional<DeadlineEntry> first_predecessor_deadline(Date up_to, const TimelineChanges& before);
   WriteFailure write_all(std::string& scratch);
   WriteFailure write_history(std::string& key, std::string& scratch);
   std::size_t estimated_bytes() const;
@@ -1019,7 +1027,17 @@ void StateStore::Batch::Impl::move_deadline(std::optional<Date> previous, const 
   }
 }
 
-std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date up_to) {
+// What the predecessor changed in this batch's timeline, while it is not yet in LMDB.
+const BatchBuffers::TimelineChanges* StateStore::Batch::Impl::predecessor_changes() const {
+  if (!predecessor) return nullptr;
+  auto it = predecessor->timelines.find(timeline);
+  return it == predecessor->timelines.end() ? nullptr : &it->second;
+}
+
+// The first index entry in LMDB up to `up_to` that neither this batch nor its predecessor
+// (`before`, if any) removed.
+std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date up_to,
+                                                                            const TimelineChanges* before) {
   std::string& scan_from = changes->scan_from;
   if (changes->scan_exhausted) return std::nullopt;
   if (scan_from.empty()) deadline_key(timeline, DeadlineSlot{Date::from_serial(INT32_MIN), 0}, scan_from);
@@ -1035,6 +1053,7 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
     scan_from.assign(k);
     if (slot.date() > up_to) return std::nullopt;
     if (changes->deadlines_removed.contains(slot)) continue;
+    if (before != nullptr && before->deadlines_removed.contains(slot)) continue;
     const std::string_view id = to_view(value);
     if (!is_valid_id(id)) fatal(db, k, "the value is not an account id");
     return DeadlineEntry{slot.date(), slot.account_seq(), AccountId::trusted(id)};
@@ -1043,17 +1062,41 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
   return std::nullopt;
 }
 
-std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to) {
-  // The index as the predecessor left it would need its changes merged too: wait for it
-  // instead (business dates are rare next to account messages).
-  impl_->settle_predecessor();
-  if (impl_->doomed) return std::nullopt;
-  std::optional<DeadlineEntry> stored = impl_->first_stored_deadline(up_to);
-  const auto& deadlines_added = impl_->changes->deadlines_added;
-  auto added = deadlines_added.begin();
-  if (added == deadlines_added.end() || added->first.date() > up_to) return stored;
-  if (stored && DeadlineSlot{stored->date, stored->account_seq} < added->first) return stored;
+// The first entry up to `up_to` that the predecessor added and this batch did not remove.
+std::optional<DeadlineEntry> StateStore::Batch::Impl::first_predecessor_deadline(Date up_to,
+                                                                                 const TimelineChanges& before) {
+  if (changes->predecessor_added_exhausted) return std::nullopt;
+  std::optional<DeadlineSlot>& from = changes->predecessor_added_from;
+  auto added = from ? before.deadlines_added.lower_bound(*from) : before.deadlines_added.begin();
+  while (added != before.deadlines_added.end() && changes->deadlines_removed.contains(added->first)) ++added;
+  if (added == before.deadlines_added.end()) {
+    changes->predecessor_added_exhausted = true;
+    return std::nullopt;
+  }
+  from = added->first;
+  if (added->first.date() > up_to) return std::nullopt;
   return DeadlineEntry{added->first.date(), added->first.account_seq(), AccountId::trusted(*added->second)};
+}
+
+// Three layers, the newest deciding: LMDB's index, the changes of the predecessor still
+// committing, this batch's own. Merging the predecessor's changes (rather than waiting for
+// its commit) keeps a business date from stalling the apply thread behind the committer.
+// If the read snapshot already holds the predecessor's commit, merging its changes again
+// changes nothing. An entry is the same slot in every layer, so ties need no order.
+std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to) {
+  Impl& b = *impl_;
+  const BatchBuffers::TimelineChanges* before = b.predecessor_changes();
+  std::optional<DeadlineEntry> first = b.first_stored_deadline(up_to, before);
+  auto keep_earlier = [&](std::optional<DeadlineEntry> candidate) {
+    if (candidate && (!first || DeadlineSlot{candidate->date, candidate->account_seq} <
+                                    DeadlineSlot{first->date, first->account_seq}))
+      first = std::move(candidate);
+  };
+  if (before != nullptr) keep_earlier(b.first_predecessor_deadline(up_to, *before));
+  const auto& deadlines_added = b.changes->deadlines_added;
+  if (auto added = deadlines_added.begin(); added != deadlines_added.end() && added->first.date() <= up_to)
+    keep_earlier(DeadlineEntry{added->first.date(), added->first.account_seq(), AccountId::trusted(*added->second)});
+  return first;
 }
 
 TimelineState StateStore::Batch::timeline() {

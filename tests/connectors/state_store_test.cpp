@@ -4,6 +4,7 @@
 #include "connectors/state_store.h"
 
 #include <lmdb.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1018,7 +1019,7 @@ TEST_F(StateStoreTest, ABatchBegunDuringABackgroundCommitReadsItsWrites) {
   EXPECT_TRUE(second->event_accepted(EventScope{&id}, ev("E1")));
   EXPECT_EQ(second->timeline(), (TimelineState{day(2025, 2, 1), 1}));
   second->add_output(OutputTopic::activities, "A1", "{\"n\":3}");
-  // The deadline index waits for the first commit, then reads it from LMDB.
+  // The deadline index merges the first batch's changes while it commits.
   EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 3, 1)), day(2025, 3, 1), 0, "A1");
   Account changed = make_account("A1", 0, day(2025, 4, 1));
   second->store_account(changed, day(2025, 3, 1));
@@ -1033,6 +1034,89 @@ TEST_F(StateStoreTest, ABatchBegunDuringABackgroundCommitReadsItsWrites) {
   EXPECT_EQ(outbox[2].seq, outbox[0].seq + 2);  // the second batch numbered on from the first
   auto third = store->begin(0);
   EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 4, 1), 0, "A1");
+}
+
+// Holds LMDB's write lock from another process, so that a background commit stays in flight
+// until release() (or 20 s, so that a store that waits for it fails the test, not hangs it).
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const fs::path& dir) {
+    if (pipe(to_child_) != 0 || pipe(to_parent_) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      MDB_env* env = nullptr;
+      MDB_txn* txn = nullptr;
+      if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 16) != 0 || mdb_env_open(env, dir.c_str(), 0, 0600) != 0 ||
+          mdb_txn_begin(env, nullptr, 0, &txn) != 0)
+        _exit(30);
+      if (write(to_parent_[1], "l", 1) != 1) _exit(31);
+      pollfd released{to_child_[0], POLLIN, 0};
+      poll(&released, 1, 20'000);
+      mdb_txn_abort(txn);
+      mdb_env_close(env);
+      _exit(0);
+    }
+    char c = 0;
+    locked_ = pid_ > 0 && read(to_parent_[0], &c, 1) == 1 && c == 'l';
+  }
+  ~WriteLockHolder() {
+    release();
+    for (int fd : {to_child_[0], to_child_[1], to_parent_[0], to_parent_[1]}) close(fd);
+  }
+  bool locked() const { return locked_; }
+  void release() {
+    if (pid_ <= 0) return;
+    (void)!write(to_child_[1], "g", 1);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  int to_child_[2] = {-1, -1}, to_parent_[2] = {-1, -1};
+  pid_t pid_ = -1;
+  bool locked_ = false;
+};
+
+// The deadline scan of a batch merges the index changes of the batch still committing before
+// it (added, moved away, then removed by this batch) instead of waiting for that commit.
+TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightWithoutWaitingForIt) {
+  auto store = open_store();
+  {
+    auto batch = store->begin(0);
+    batch->store_account(make_account("A1", 0, day(2025, 3, 1)), std::nullopt);
+    batch->store_account(make_account("A2", 1, day(2025, 3, 2)), std::nullopt);
+    batch->store_account(make_account("A3", 2, day(2025, 3, 10)), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  WriteLockHolder lock{dir_};
+  ASSERT_TRUE(lock.locked());
+  Committed committed;
+  auto first = store->begin(0);
+  first->store_account(make_account("A2", 1, day(2025, 4, 1)), day(2025, 3, 2));  // moved away
+  first->store_account(make_account("A4", 3, day(2025, 3, 3)), std::nullopt);     // added
+  StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
+
+  auto second = store->begin(0);
+  auto fire = [&](const char* id, std::uint64_t seq, Date at) { second->store_account(make_account(id, seq), at); };
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 3, 31)), day(2025, 3, 1), 0, "A1");  // in LMDB
+  fire("A1", 0, day(2025, 3, 1));
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 3, 31)), day(2025, 3, 3), 3, "A4");  // in flight
+  fire("A4", 3, day(2025, 3, 3));
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 3, 31)), day(2025, 3, 10), 2, "A3");
+  fire("A3", 2, day(2025, 3, 10));
+  EXPECT_FALSE(second->first_deadline_up_to(day(2025, 3, 31)));
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 4, 30)), day(2025, 4, 1), 1, "A2");
+  {
+    std::lock_guard guard{committed.mutex};
+    EXPECT_TRUE(committed.results.empty()) << "the scan waited for the commit in flight";
+  }
+  lock.release();
+  StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
+  ASSERT_TRUE(store->wait_for_commits());
+  EXPECT_EQ(committed.results, (std::vector<std::string>{"ok:0", "ok:0"}));
+  auto third = store->begin(0);
+  EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 4, 1), 1, "A2");
 }
 
 TEST_F(StateStoreTest, BackgroundCommitsGrowTheMapWhileTheNextBatchReads) {
