@@ -424,17 +424,9 @@ Result<Polled> GroupConsumer::poll(std::chrono::milliseconds timeout) {
   return out;
 }
 
-void GroupConsumer::pause_all() {
-  rd_kafka_topic_partition_list_t* list = make_list(impl_->assigned);
-  rd_kafka_pause_partitions(impl_->handle.get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-}
+void GroupConsumer::pause_all() { pause(assignment()); }
 
-void GroupConsumer::resume_all() {
-  rd_kafka_topic_partition_list_t* list = make_list(impl_->assigned);
-  rd_kafka_resume_partitions(impl_->handle.get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-}
+void GroupConsumer::resume_all() { resume(assignment()); }
 
 void GroupConsumer::pause(const std::vector<TopicPartition>& tps) {
   if (tps.empty()) return;

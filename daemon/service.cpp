@@ -212,13 +212,13 @@ Status Service::Impl::connect() {
   // contract 2: extra input topics must be co-partitioned with the events topic.
   if (merging) {
     std::vector<std::string> counts;
-    std::int32_t events_count = 0;
     bool equal = true;
+    std::optional<std::int32_t> events_count;
     for (const std::string& topic : input_topics) {
       Result<std::int32_t> count = producer->partition_count(topic, kMetadataTimeout);
       if (!count) return Error{fmt::format("broker {}: {}", bootstrap, count.error())};
-      if (topic == input_topics.front()) events_count = *count;
-      equal = equal && *count == events_count;
+      if (!events_count) events_count = *count;  // the first: the events topic
+      equal = equal && *count == *events_count;
       counts.push_back(fmt::format("{} has {}", topic, *count));
     }
     if (!equal)
@@ -613,9 +613,6 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
       s.broker_trouble = true;
     }
     if (!polled->message) {
-      // Merge queues waiting on an input partition may move on (it reached its end, or the
-      // wait is over).
-      if (s.merge_queued > 0) s.release_all();
       if (!s.batch) break;  // idle
       continue;
     }
@@ -623,8 +620,8 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     s.receive(std::move(*polled->message));
     more = true;
   }
-  // A timeline waiting on an input partition moves on when its wait is over, even while
-  // other partitions keep the consumer busy.
+  // A timeline waiting on an input partition moves on once that partition is at its end or
+  // the wait is over, even while other partitions keep the consumer busy.
   if (s.merge_queued > 0) s.release_all();
   if (Status a = s.acknowledge_if_idle(); !a) return Error{a.error()};
   // With no traffic nothing would say the broker is back: ask it, now and then.
