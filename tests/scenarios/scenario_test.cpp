@@ -581,6 +581,31 @@ std::string split_test_name(const ::testing::TestParamInfo<SplitCase>& param) {
 INSTANTIATE_TEST_SUITE_P(Contract, SplitStream, ::testing::ValuesIn(split_cases()),
                          split_test_name);
 
+// `paydist inspect accounts`: every account, one line each, as `inspect account` prints it,
+// in account id order.
+TEST(InspectAccounts, PrintsEveryAccountAsInspectAccountDoesInIdOrder) {
+  TempDir tmp;
+  replay(tmp, {scenario_file("09_no_arrangement_cancel").string()});
+  const RunResult all = run_paydist({"inspect", "--state", (tmp / "state").string(), "accounts"}, tmp.path());
+  ASSERT_EQ(all.exit_status, 0) << describe(all);
+  std::vector<std::string> ids;
+  std::istringstream lines{all.out};
+  for (std::string line; std::getline(lines, line);) {
+    const std::string prefix = R"({"account_id":")";
+    ASSERT_TRUE(line.starts_with(prefix)) << line;
+    ids.push_back(line.substr(prefix.size(), line.find('"', prefix.size()) - prefix.size()));
+    simdjson::dom::parser parser;
+    element doc;
+    ASSERT_TRUE(parse_json(parser, line, "inspect accounts line", doc));
+    EXPECT_EQ(canonical(doc), inspect(tmp, ids.back())) << ids.back();
+  }
+  EXPECT_GE(ids.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+  const RunResult no_state = run_paydist({"inspect", "--state", (tmp / "missing").string(), "accounts"}, tmp.path());
+  EXPECT_EQ(no_state.exit_status, 1) << describe(no_state);
+}
+
 // ---------------------------------------------------------------------------------------
 // `paydist explain`: the audit history kept in the state, for people.
 
