@@ -5,11 +5,8 @@
 // is survived (/readyz says so meanwhile).
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +27,7 @@
 
 #include "connectors/codec.h"
 #include "connectors/kafka.h"
+#include "tests/support/daemon_client.h"
 #include "tests/support/process.h"
 
 namespace paydist {
@@ -38,6 +36,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::Child;
+using testing::eventually;
+using testing::http_get;
+using testing::metric;
 using testing::read_text;
 using testing::run_to_end;
 using testing::split_lines;
@@ -47,54 +48,6 @@ const std::string kDaemon = PAYDISTD_BINARY;
 constexpr int kPartitions = 3;
 // An extra input topic (contract 2: a deployment may list more), created by the test broker.
 const std::string kPaymentsTopic = "paydist.payments";
-
-// GET http://127.0.0.1:port/path: {status, body}; status 0 when nothing answered.
-std::pair<int, std::string> http_get(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return {0, ""};
-  }
-  const std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
-  if (::send(fd, request.data(), request.size(), 0) < 0) {
-    ::close(fd);
-    return {0, ""};
-  }
-  std::string response;
-  char buffer[4096];
-  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<std::size_t>(n));
-  ::close(fd);
-  if (response.size() < 12) return {0, ""};
-  const std::size_t body = response.find("\r\n\r\n");
-  return {std::stoi(response.substr(9, 3)), body == std::string::npos ? "" : response.substr(body + 4)};
-}
-
-// The sum of a metric's samples (all label sets), or -1 when it has none.
-double metric(const std::string& text, const std::string& name) {
-  double sum = -1;
-  for (const std::string& line : split_lines(text)) {
-    if (line.rfind(name, 0) != 0) continue;
-    const char next = line[name.size()];
-    if (next != ' ' && next != '{') continue;
-    sum = (sum < 0 ? 0 : sum) + std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
-
-template <class Predicate>
-bool eventually(std::chrono::milliseconds timeout, Predicate done) {
-  for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
 
 class DaemonTest : public ::testing::Test {
  protected:
@@ -200,33 +153,15 @@ listen = "127.0.0.1:0"
   // Every message value of an output topic (with its paydist-state and paydist-seq headers
   // checked unique).
   std::vector<std::string> topic_values(const std::string& topic) {
-    auto reader = kafka::Reader::create({.brokers = bootstrap_}).value();
-    std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
-    std::int64_t expected = 0;
-    for (int p = 0; p < kPartitions; ++p) {
-      const kafka::Watermarks w = reader->watermarks({topic, p}, 10s).value();
-      EXPECT_EQ(w.low, 0) << "the mock broker dropped old messages: keep the test stream smaller";
-      expected += w.high - w.low;
-      from.push_back({{topic, p}, w.low});
-    }
-    EXPECT_TRUE(reader->assign(from));
+    const testing::TopicContents contents = testing::read_output_topic(bootstrap_, topic, kPartitions);
+    EXPECT_EQ(contents.problem, "");
     std::vector<std::string> values;
     std::set<std::pair<std::string, std::string>> seqs;
-    for (auto deadline = std::chrono::steady_clock::now() + 60s;
-         static_cast<std::int64_t>(values.size()) < expected && std::chrono::steady_clock::now() < deadline;) {
-      auto polled = reader->poll(100ms);
-      if (!polled || !*polled) continue;
-      std::pair<std::string, std::string> state_seq;
-      for (const kafka::Header& h : (*polled)->headers) {
-        if (h.name == "paydist-state") state_seq.first = h.value;
-        if (h.name == "paydist-seq") state_seq.second = h.value;
-      }
-      EXPECT_EQ(state_seq.first.size(), 32u) << topic << ": no paydist-state header";
-      EXPECT_TRUE(seqs.insert(state_seq).second)
-          << topic << ": seq " << state_seq.second << " of state " << state_seq.first << " twice";
-      values.push_back((*polled)->value);
+    for (const testing::PublishedOutput& o : contents.messages) {
+      EXPECT_EQ(o.state.size(), 32u) << topic << ": no paydist-state header";
+      EXPECT_TRUE(seqs.insert({o.state, o.seq}).second) << topic << ": seq " << o.seq << " of state " << o.state << " twice";
+      values.push_back(o.value);
     }
-    EXPECT_EQ(static_cast<std::int64_t>(values.size()), expected);
     std::sort(values.begin(), values.end());
     return values;
   }

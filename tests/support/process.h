@@ -43,8 +43,10 @@ inline std::vector<std::string> split_lines(const std::string& text) {
 
 class Child {
  public:
-  // Starts argv[0] with stdin from /dev/null and stdout/stderr to `log_stem`.out / .err.
-  static Child spawn(const std::vector<std::string>& args, const std::filesystem::path& log_stem) {
+  // Starts argv[0] with stdin from /dev/null and stdout/stderr to `log_stem`.out / .err,
+  // in this process's environment plus `extra_env` ("NAME=value" each).
+  static Child spawn(const std::vector<std::string>& args, const std::filesystem::path& log_stem,
+                     const std::vector<std::string>& extra_env = {}) {
     Child child;
     child.out_path_ = log_stem.string() + ".out";
     child.err_path_ = log_stem.string() + ".err";
@@ -56,7 +58,11 @@ class Child {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, child.out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, 2, child.err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int error = posix_spawn(&child.pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+    for (const std::string& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    const int error = posix_spawn(&child.pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (error != 0) throw std::runtime_error("cannot start " + args[0]);
     return child;

@@ -1,0 +1,118 @@
+// tests/support/daemon_client.h: what integration tests ask a running paydistd and the
+// broker: its HTTP endpoints, a metric's value, an output topic's messages with their
+// paydist-seq / paydist-state headers, and a bounded wait for a condition.
+//   auto [status, body] = http_get(port, "/readyz");
+//   ASSERT_TRUE(eventually(60s, [&] { return metric(http_get(port, "/metrics").second, "paydist_outbox_depth") == 0; }));
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connectors/kafka.h"
+#include "tests/support/process.h"
+
+namespace paydist::testing {
+
+// GET http://127.0.0.1:port/path: {status, body}; status 0 when nothing answered.
+inline std::pair<int, std::string> http_get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return {0, ""};
+  }
+  const std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+  if (::send(fd, request.data(), request.size(), 0) < 0) {
+    ::close(fd);
+    return {0, ""};
+  }
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  if (response.size() < 12) return {0, ""};
+  const std::size_t body = response.find("\r\n\r\n");
+  return {std::stoi(response.substr(9, 3)), body == std::string::npos ? "" : response.substr(body + 4)};
+}
+
+// The sum of a metric's samples (all label sets), or -1 when it has none.
+inline double metric(const std::string& text, const std::string& name) {
+  double sum = -1;
+  for (const std::string& line : split_lines(text)) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line[name.size()];
+    if (next != ' ' && next != '{') continue;
+    sum = (sum < 0 ? 0 : sum) + std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+template <class Predicate>
+bool eventually(std::chrono::milliseconds timeout, Predicate done) {
+  for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return done();
+}
+
+// One message of an output topic: its value and its paydist-state / paydist-seq headers.
+struct PublishedOutput {
+  std::string value;
+  std::string state;  // "" when the header is missing
+  std::string seq;
+};
+
+struct TopicContents {
+  std::vector<PublishedOutput> messages;  // partition by partition, in offset order
+  std::string problem;                    // "" or why the read is incomplete
+};
+
+// Every message of `topic` (partitions 0..partitions-1) up to the high watermark.
+inline TopicContents read_output_topic(const std::string& bootstrap, const std::string& topic, int partitions) {
+  TopicContents contents;
+  auto reader = kafka::Reader::create({.brokers = bootstrap});
+  if (!reader) return {{}, reader.error()};
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+  std::int64_t expected = 0;
+  for (int p = 0; p < partitions; ++p) {
+    auto w = (*reader)->watermarks({topic, p}, std::chrono::seconds{10});
+    if (!w) return {{}, w.error()};
+    if (w->low != 0) contents.problem = "the broker dropped old messages of " + topic + ": keep the stream smaller";
+    expected += w->high - w->low;
+    from.push_back({{topic, p}, w->low});
+  }
+  if (!(*reader)->assign(from)) return {{}, "cannot assign " + topic};
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+       static_cast<std::int64_t>(contents.messages.size()) < expected && std::chrono::steady_clock::now() < deadline;) {
+    auto polled = (*reader)->poll(std::chrono::milliseconds{100});
+    if (!polled || !*polled) continue;
+    PublishedOutput out{(*polled)->value, "", ""};
+    for (const kafka::Header& h : (*polled)->headers) {
+      if (h.name == "paydist-state") out.state = h.value;
+      if (h.name == "paydist-seq") out.seq = h.value;
+    }
+    contents.messages.push_back(std::move(out));
+  }
+  if (static_cast<std::int64_t>(contents.messages.size()) != expected && contents.problem.empty())
+    contents.problem = fmt::format("{}: read {} of {} messages", topic, contents.messages.size(), expected);
+  return contents;
+}
+
+}  // namespace paydist::testing
