@@ -58,6 +58,7 @@
 #include <fmt/format.h>
 
 #include "connectors/history_codec.h"
+#include "connectors/fault_point.h"
 #include "connectors/record.h"
 #include "core/invariant.h"
 
@@ -856,10 +857,12 @@ Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vect
     WriteFailure failure = write_acknowledgement(store, txn.get(), through_seq, marks);
     int rc = failure.rc;
     if (rc == 0) {
+      PAYDIST_FAULT_POINT("ack:after-put");
       store.set_durability(Durability::synced);
       rc = txn.commit();
       if (rc == 0) {
         store.unsynced = false;
+        PAYDIST_FAULT_POINT("ack:after-commit");
         return Ok{};
       }
       failure = {rc, nullptr, ""};
@@ -1317,13 +1320,16 @@ Status StateStore::Batch::Impl::commit_now(Durability durability) {
   reader.reset();  // the writer reads its own transaction; a map growth needs no reader
   txn = store.begin_write();
   std::string scratch;
+  PAYDIST_FAULT_POINT("commit:before-put");
   for (;;) {
     WriteFailure failure = write_all(scratch);
     if (failure.rc == 0) {
+      PAYDIST_FAULT_POINT("commit:after-put");
       store.set_durability(durability);
       failure.rc = txn.commit();
       if (failure.rc == 0) {
         store.unsynced = durability == Durability::buffered;
+        PAYDIST_FAULT_POINT("commit:after-commit");
         break;
       }
     }

@@ -30,6 +30,7 @@
 
 #include "connectors/codec.h"
 #include "connectors/kafka.h"
+#include "connectors/fault_point.h"
 #include "daemon/address_file.h"
 #include "connectors/message_apply.h"
 #include "connectors/state_store.h"
@@ -284,6 +285,7 @@ Status Service::Impl::produce(const QueuedOutput& output) {
   if (Status s = producer->produce(message); !s) return s;
   in_flight.emplace(output.seq, output.topic);
   last_published_seq = std::max(last_published_seq, output.seq);
+  PAYDIST_FAULT_POINT("publish:after-produce");
   return Ok{};
 }
 
@@ -303,6 +305,7 @@ Status Service::Impl::recover_outbox() {
         continue;
       }
       if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}); !s) return s;
+      PAYDIST_FAULT_POINT("recover:after-produce");
       ++republished;
     }
     // Wait until this chunk is acknowledged, then drop it from the outbox.
@@ -326,6 +329,7 @@ void Service::Impl::on_delivery(const kafka::Delivery& d) {
   if (it == in_flight.end()) return;
   ++metrics.outputs_delivered[output_names[static_cast<std::size_t>(it->second)]];
   in_flight.erase(it);
+  PAYDIST_FAULT_POINT("publish:after-delivery");
 }
 
 std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start_offsets(
