@@ -1,7 +1,6 @@
 // connectors/state_layout.h: the state store's on-disk layout: which databases exist, how
 // their keys are made, the meta records. Internal to the store's own files (state_store.cpp,
-// and the integrity tools beside it); nothing outside connectors/ includes it, and it decides
-// no business rule.
+// state_verify.cpp); nothing outside connectors/ includes it, and it decides no business rule.
 //   std::string key;
 //   deadline_key(timeline, DeadlineSlot{date, account_seq}, key);   // 16 bytes, sorts by date
 #pragma once
@@ -10,6 +9,8 @@
 #include <openssl/evp.h>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -163,5 +164,68 @@ struct Db {
   const char* name;
   MDB_dbi dbi = 0;
 };
+
+// Every database of the layout, as one read transaction sees them: what the integrity walk
+// (state_verify.cpp) reads. Unlike the store's own reads it reports what it finds, never
+// stops the process.
+struct RawTables {
+  MDB_txn* txn = nullptr;
+  Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
+      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"}, offsets{"offsets"};
+};
+
+struct RawAccess {
+  // Runs `read` inside one read transaction of the store's environment (state_store.cpp).
+  static void read(StateStore& store, const std::function<void(const RawTables&)>& read);
+};
+
+// ---------------------------------------------------------------------------------------
+// Keys taken apart (for the integrity walk); nullopt: not a key of that layout.
+
+struct DeadlineKeyParts {
+  TimelineId timeline = 0;
+  Date date;
+  std::uint64_t account_seq = 0;
+};
+inline std::optional<DeadlineKeyParts> parse_deadline_key(std::string_view key) {
+  if (key.size() != kDeadlineKeyBytes) return std::nullopt;
+  return DeadlineKeyParts{static_cast<TimelineId>(read_be(key.substr(0, 4))),
+                          date_from_key(static_cast<std::uint32_t>(read_be(key.substr(4, 4)))), read_be(key.substr(8))};
+}
+
+// An events key: the account scope (account id, event id) or the business_date scope
+// (timeline, event id).
+struct EventKeyParts {
+  std::optional<std::string_view> account_id;  // empty: the business_date scope
+  TimelineId timeline = 0;                     // the business_date scope only
+  std::string_view event_id;
+};
+inline std::optional<EventKeyParts> parse_event_key(std::string_view key) {
+  if (!key.empty() && key.front() == '\x01') {
+    if (key.size() < 5) return std::nullopt;
+    return EventKeyParts{std::nullopt, static_cast<TimelineId>(read_be(key.substr(1, 4))), key.substr(5)};
+  }
+  const std::size_t nul = key.find('\0');
+  if (nul == std::string_view::npos) return std::nullopt;
+  return EventKeyParts{key.substr(0, nul), 0, key.substr(nul + 1)};
+}
+
+// A history key: account id and entry number.
+struct HistoryKeyParts {
+  std::string_view account_id;
+  std::uint64_t number = 0;
+};
+inline std::optional<HistoryKeyParts> parse_history_key(std::string_view key) {
+  if (key.size() < 9 || key[key.size() - 9] != '\0') return std::nullopt;
+  return HistoryKeyParts{key.substr(0, key.size() - 9), read_be(key.substr(key.size() - 8))};
+}
+
+// An offsets key: topic and partition.
+inline std::optional<InputPartition> parse_offset_key(std::string_view key) {
+  if (key.size() < 6 || key[key.size() - 5] != '\0') return std::nullopt;
+  const std::string_view topic = key.substr(0, key.size() - 5);
+  if (topic.find('\0') != std::string_view::npos) return std::nullopt;
+  return InputPartition{std::string{topic}, static_cast<std::int32_t>(read_be(key.substr(key.size() - 4)))};
+}
 
 }  // namespace paydist::state_layout

@@ -705,6 +705,24 @@ WriteFailure write_acknowledgement(StateStore::Impl& store, MDB_txn* txn, std::u
 
 }  // namespace
 
+void state_layout::RawAccess::read(StateStore& store, const std::function<void(const RawTables&)>& read) {
+  StateStore::Impl& impl = *store.impl_;
+  ReadTxn txn{impl};
+  RawTables tables;
+  tables.txn = txn.get();
+  tables.meta = impl.meta;
+  tables.accounts = impl.accounts;
+  tables.events = impl.events;
+  tables.deadlines = impl.deadlines;
+  tables.timelines = impl.timelines;
+  tables.files = impl.files;
+  tables.outfiles = impl.outfiles;
+  tables.outbox = impl.outbox;
+  tables.history = impl.history;
+  tables.offsets = impl.offsets;
+  read(tables);
+}
+
 Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks) {
   PAYDIST_INVARIANT(!impl_->read_only);
   if (Status s = wait_for_commits(); !s) return s;

@@ -83,6 +83,10 @@ struct HistoryEntry {
   std::string text;
 };
 
+namespace state_layout {
+struct RawAccess;  // the store's integrity walk (connectors/state_layout.h)
+}
+
 class StateStore {
  public:
   class Batch;
@@ -128,6 +132,7 @@ class StateStore {
   struct Impl;
 
  private:
+  friend struct state_layout::RawAccess;
   explicit StateStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
