@@ -451,21 +451,27 @@ Status open_dbs(StateStore::Impl& store, MDB_txn* txn) {
 
 // Reads the state's id, writing a new random one first if it has none (a new state, or one
 // from before ids were kept).
-Status load_state_id(StateStore::Impl& store, MDB_txn* txn) {
-  std::optional<std::string_view> stored = get(txn, store.meta, kMetaStateId);
-  std::string bytes;
-  if (stored) {
-    bytes = *stored;
-  } else if (!store.read_only) {
-    bytes.resize(kStateIdBytes);
-    if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
-      return Error{fmt::format("state directory {}: cannot draw a state id: {}", store.dir.string(), std::strerror(errno))};
-    MDB_val k = to_val(kMetaStateId), v = to_val(bytes);
-    if (int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0); rc != 0)
-      return Error{fmt::format("state directory {}: cannot write the state id: {}", store.dir.string(), mdb_strerror(rc))};
-  }
+void set_state_id_text(StateStore::Impl& store, std::string_view bytes) {
   store.state_id.clear();
   for (unsigned char c : bytes) fmt::format_to(std::back_inserter(store.state_id), "{:02x}", c);
+}
+
+// Draws a new random state id and writes it in `txn` (committed by the caller).
+Status write_new_state_id(StateStore::Impl& store, MDB_txn* txn) {
+  std::string bytes(kStateIdBytes, '\0');
+  if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+    return Error{fmt::format("state directory {}: cannot draw a state id: {}", store.dir.string(), std::strerror(errno))};
+  MDB_val k = to_val(kMetaStateId), v = to_val(bytes);
+  if (int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0); rc != 0)
+    return Error{fmt::format("state directory {}: cannot write the state id: {}", store.dir.string(), mdb_strerror(rc))};
+  set_state_id_text(store, bytes);
+  return Ok{};
+}
+
+Status load_state_id(StateStore::Impl& store, MDB_txn* txn) {
+  std::optional<std::string_view> stored = get(txn, store.meta, kMetaStateId);
+  if (!stored && !store.read_only) return write_new_state_id(store, txn);
+  set_state_id_text(store, stored.value_or(std::string_view{}));
   return Ok{};
 }
 
@@ -704,6 +710,40 @@ WriteFailure write_acknowledgement(StateStore::Impl& store, MDB_txn* txn, std::u
 }
 
 }  // namespace
+
+Status StateStore::write_compacted_copy(int fd) {
+  Impl& store = *impl_;
+  for (;;) {
+    int rc = 0;
+    {
+      std::shared_lock lock{store.map_mutex};  // like a read transaction: the copy is one
+      rc = mdb_env_copyfd2(store.env, fd, MDB_CP_COMPACT);
+    }
+    if (rc == 0) return Ok{};
+    if (rc != MDB_MAP_RESIZED)
+      return Error{fmt::format("state store {}: compacted copy failed: {}", store.dir.string(), mdb_strerror(rc))};
+    store.adopt_map_size();  // another process grew the map: start the copy again
+    if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
+      return Error{fmt::format("state store {}: cannot restart the copy: {}", store.dir.string(), std::strerror(errno))};
+  }
+}
+
+Status StateStore::replace_state_id() {
+  PAYDIST_INVARIANT(!impl_->read_only);
+  if (Status s = wait_for_commits(); !s) return s;
+  Impl& store = *impl_;
+  store.acquire_writer();
+  struct Release {
+    Impl& store;
+    ~Release() { store.release_writer(); }
+  } release{store};
+  Txn txn = store.begin_write();
+  if (Status s = write_new_state_id(store, txn.get()); !s) return s;
+  store.set_durability(Durability::synced);
+  if (int rc = txn.commit(); rc != 0) return store.commit_error(WriteFailure{rc, nullptr, ""});
+  store.unsynced = false;
+  return Ok{};
+}
 
 void state_layout::RawAccess::read(StateStore& store, const std::function<void(const RawTables&)>& read) {
   StateStore::Impl& impl = *store.impl_;
