@@ -15,26 +15,10 @@
 //     The one exception is open(): a bad or newer format version is reported as an Error,
 //     because "can this paydist read that directory at all" is an operating question.
 //
-// Key layouts (all integers big-endian so that LMDB's byte order is numeric order):
-//   meta       "format_version" -> u32, "next_output_seq" -> u64, "state_id" -> 16 random bytes
-//   accounts   account_id -> account record
-//   events     account_id '\0' event_id -> ""              (account scope)
-//              '\x01' u32 timeline event_id -> ""          (business_date scope)
-//   deadlines  u32 timeline, u32 (date serial ^ 0x80000000), u64 account_seq -> account_id
-//   timelines  u32 timeline -> timeline record
-//   files      path key -> file position record
-//   outfiles   path key -> u64 length
-//   outbox     u64 seq -> pending output record
-//   offsets    topic '\0' u32 partition -> u64 next offset to consume (the daemon's input)
-//   history    account_id '\0' u64 entry number -> audit entry (core/history.h) stored by
-//              connectors/history_codec.cpp, the newest
-//              StoreOptions::history_entries_per_account of each account
-// A path key is the real path itself, or '\0' + SHA-256(path) when the path is empty or too
-// long for an LMDB key (the file position record still holds the full path).
+// Key layouts: connectors/state_layout.h.
 #include "connectors/state_store.h"
 
 #include <lmdb.h>
-#include <openssl/evp.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -60,9 +44,12 @@
 #include "connectors/history_codec.h"
 #include "connectors/fault_point.h"
 #include "connectors/record.h"
+#include "connectors/state_layout.h"
 #include "core/invariant.h"
 
 namespace paydist {
+
+using namespace state_layout;
 
 const char* to_string(OutputTopic t) {
   switch (t) {
@@ -75,135 +62,12 @@ const char* to_string(OutputTopic t) {
 
 namespace {
 
-// The layout above. A state written by another layout is refused at open(). Version 2 added
-// the history database and the account record's history counter; version 3 stores history
-// entries in their compact form (connectors/history_codec.cpp). Versions 1 and 2 came only
-// from development builds and are not migrated (replay the input again).
-constexpr std::uint32_t kFormatVersion = 4;
 constexpr unsigned kMaxDbs = 16;  // 10 in use; room for later layouts
 constexpr mdb_mode_t kFileMode = 0600;
-constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
 constexpr std::size_t kMaxMapBytes = std::size_t{1} << 44;  // 16 TiB: growth stops here
-constexpr std::string_view kMetaFormatVersion = "format_version";
-constexpr std::string_view kMetaNextOutputSeq = "next_output_seq";
-constexpr std::string_view kMetaStateId = "state_id";
-constexpr std::size_t kStateIdBytes = 16;
-constexpr std::uint64_t kFirstOutputSeq = 1;  // 0 means "nothing" to acknowledge_outbox
 
 // ---------------------------------------------------------------------------------------
-// Bytes and keys
-
-void append_be32(std::string& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-void append_be64(std::string& out, std::uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-std::uint64_t read_be(std::string_view bytes) {
-  std::uint64_t v = 0;
-  for (char c : bytes) v = (v << 8) | static_cast<std::uint8_t>(c);
-  return v;
-}
-
-std::string be32(std::uint32_t v) {
-  std::string out;
-  append_be32(out, v);
-  return out;
-}
-std::string be64(std::uint64_t v) {
-  std::string out;
-  append_be64(out, v);
-  return out;
-}
-
-// Order-preserving: flipping the sign bit makes signed serials sort as unsigned bytes.
-std::uint32_t date_key(Date d) { return static_cast<std::uint32_t>(d.serial()) ^ 0x80000000u; }
-Date date_from_key(std::uint32_t k) { return Date::from_serial(static_cast<std::int32_t>(k ^ 0x80000000u)); }
-
-// Writes the event key into `key` (a buffer the caller reuses: one lookup per message).
-void event_key(TimelineId timeline, EventScope scope, const EventId& id, std::string& key) {
-  key.clear();
-  if (scope.account != nullptr) {
-    key.append(scope.account->view());
-    key.push_back('\0');
-  } else {
-    key.push_back('\x01');
-    append_be32(key, timeline);
-  }
-  key.append(id.view());
-}
-
-// The history key of entry `number` of an account; number 0 is the account's first.
-void history_key(std::string_view account_id, std::uint64_t number, std::string& key) {
-  key.assign(account_id);
-  key.push_back('\0');
-  append_be64(key, number);
-}
-
-// One entry of the deadline index within a timeline, (date, account_seq), packed into one
-// integer whose order is the index's order: the date key above the account's seq. The batch
-// keeps its changes to the index in ordered sets of these.
-class DeadlineSlot {
- public:
-  DeadlineSlot(Date date, std::uint64_t account_seq)
-      : packed_((static_cast<unsigned __int128>(date_key(date)) << 64) | account_seq) {}
-  Date date() const { return date_from_key(static_cast<std::uint32_t>(packed_ >> 64)); }
-  std::uint64_t account_seq() const { return static_cast<std::uint64_t>(packed_); }
-  auto operator<=>(const DeadlineSlot&) const = default;
-
- private:
-  unsigned __int128 packed_;
-};
-
-constexpr std::size_t kDeadlineKeyBytes = 16;
-
-void deadline_key(TimelineId timeline, DeadlineSlot slot, std::string& key) {
-  key.clear();
-  append_be32(key, timeline);
-  append_be32(key, date_key(slot.date()));
-  append_be64(key, slot.account_seq());
-}
-
-// An input partition's key in `offsets`: the topic, a NUL (topic names hold none), the
-// partition.
-std::string offset_key(const InputPartition& partition) {
-  std::string key = partition.topic;
-  key += '\0';
-  append_be32(key, static_cast<std::uint32_t>(partition.partition));
-  return key;
-}
-
-std::string path_key(const std::string& path) {
-  if (!path.empty() && path.size() <= kMaxPathKeyBytes && path.front() != '\0') return path;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  PAYDIST_INVARIANT(EVP_Digest(path.data(), path.size(), digest, &size, EVP_sha256(), nullptr) == 1);
-  std::string key(1, '\0');
-  key.append(reinterpret_cast<const char*>(digest), size);
-  return key;
-}
-
-MDB_val to_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string_view to_view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
-
-// A key as it can be printed in one line of stderr: printable ASCII as is, the rest \xNN.
-std::string printable(std::string_view key) {
-  std::string out;
-  for (unsigned char c : key.substr(0, 200)) {
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') out.push_back(static_cast<char>(c));
-    else out += fmt::format("\\x{:02x}", c);
-  }
-  if (key.size() > 200) out += "...";
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// Databases and failures
-
-struct Db {
-  const char* name;
-  MDB_dbi dbi = 0;
-};
+// Failures
 
 // Corruption or an LMDB failure with no error channel: stop, naming where (see the header).
 [[noreturn]] void fatal(const Db& db, std::string_view key, std::string_view reason) {
@@ -588,21 +452,27 @@ Status open_dbs(StateStore::Impl& store, MDB_txn* txn) {
 
 // Reads the state's id, writing a new random one first if it has none (a new state, or one
 // from before ids were kept).
-Status load_state_id(StateStore::Impl& store, MDB_txn* txn) {
-  std::optional<std::string_view> stored = get(txn, store.meta, kMetaStateId);
-  std::string bytes;
-  if (stored) {
-    bytes = *stored;
-  } else if (!store.read_only) {
-    bytes.resize(kStateIdBytes);
-    if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
-      return Error{fmt::format("state directory {}: cannot draw a state id: {}", store.dir.string(), std::strerror(errno))};
-    MDB_val k = to_val(kMetaStateId), v = to_val(bytes);
-    if (int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0); rc != 0)
-      return Error{fmt::format("state directory {}: cannot write the state id: {}", store.dir.string(), mdb_strerror(rc))};
-  }
+void set_state_id_text(StateStore::Impl& store, std::string_view bytes) {
   store.state_id.clear();
   for (unsigned char c : bytes) fmt::format_to(std::back_inserter(store.state_id), "{:02x}", c);
+}
+
+// Draws a new random state id and writes it in `txn` (committed by the caller).
+Status write_new_state_id(StateStore::Impl& store, MDB_txn* txn) {
+  std::string bytes(kStateIdBytes, '\0');
+  if (::getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
+    return Error{fmt::format("state directory {}: cannot draw a state id: {}", store.dir.string(), std::strerror(errno))};
+  MDB_val k = to_val(kMetaStateId), v = to_val(bytes);
+  if (int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0); rc != 0)
+    return Error{fmt::format("state directory {}: cannot write the state id: {}", store.dir.string(), mdb_strerror(rc))};
+  set_state_id_text(store, bytes);
+  return Ok{};
+}
+
+Status load_state_id(StateStore::Impl& store, MDB_txn* txn) {
+  std::optional<std::string_view> stored = get(txn, store.meta, kMetaStateId);
+  if (!stored && !store.read_only) return write_new_state_id(store, txn);
+  set_state_id_text(store, stored.value_or(std::string_view{}));
   return Ok{};
 }
 
@@ -841,6 +711,58 @@ WriteFailure write_acknowledgement(StateStore::Impl& store, MDB_txn* txn, std::u
 }
 
 }  // namespace
+
+Status StateStore::write_compacted_copy(int fd) {
+  Impl& store = *impl_;
+  for (;;) {
+    int rc = 0;
+    {
+      std::shared_lock lock{store.map_mutex};  // like a read transaction: the copy is one
+      rc = mdb_env_copyfd2(store.env, fd, MDB_CP_COMPACT);
+    }
+    if (rc == 0) return Ok{};
+    if (rc != MDB_MAP_RESIZED)
+      return Error{fmt::format("state store {}: compacted copy failed: {}", store.dir.string(), mdb_strerror(rc))};
+    store.adopt_map_size();  // another process grew the map: start the copy again
+    if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
+      return Error{fmt::format("state store {}: cannot restart the copy: {}", store.dir.string(), std::strerror(errno))};
+  }
+}
+
+Status StateStore::replace_state_id() {
+  PAYDIST_INVARIANT(!impl_->read_only);
+  if (Status s = wait_for_commits(); !s) return s;
+  Impl& store = *impl_;
+  store.acquire_writer();
+  struct Release {
+    Impl& store;
+    ~Release() { store.release_writer(); }
+  } release{store};
+  Txn txn = store.begin_write();
+  if (Status s = write_new_state_id(store, txn.get()); !s) return s;
+  store.set_durability(Durability::synced);
+  if (int rc = txn.commit(); rc != 0) return store.commit_error(WriteFailure{rc, nullptr, ""});
+  store.unsynced = false;
+  return Ok{};
+}
+
+void state_layout::RawAccess::read(StateStore& store, const std::function<void(const RawTables&)>& read) {
+  StateStore::Impl& impl = *store.impl_;
+  ReadTxn txn{impl};
+  RawTables tables;
+  tables.txn = txn.get();
+  tables.meta = impl.meta;
+  tables.accounts = impl.accounts;
+  tables.events = impl.events;
+  tables.deadlines = impl.deadlines;
+  tables.timelines = impl.timelines;
+  tables.files = impl.files;
+  tables.outfiles = impl.outfiles;
+  tables.outbox = impl.outbox;
+  tables.history = impl.history;
+  tables.offsets = impl.offsets;
+  read(tables);
+}
 
 Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks) {
   PAYDIST_INVARIANT(!impl_->read_only);

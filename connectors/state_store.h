@@ -83,6 +83,10 @@ struct HistoryEntry {
   std::string text;
 };
 
+namespace state_layout {
+struct RawAccess;  // the store's integrity walk (connectors/state_layout.h)
+}
+
 class StateStore {
  public:
   class Batch;
@@ -125,9 +129,20 @@ class StateStore {
   // synced transaction (the file connector calls this after it fsynced the files).
   Status acknowledge_outbox(std::uint64_t through_seq, const std::vector<OutputFileMark>& marks);
 
+  // Writes a compacted copy of the whole state, as one read transaction sees it, to `fd`
+  // (LMDB's mdb_env_copyfd2 with MDB_CP_COMPACT: free pages left out). The copy is a
+  // data.mdb that opens as a state directory of its own. Never blocks a writer, in this
+  // process or another; the caller syncs and closes `fd` (connectors/state_backup.h).
+  Status write_compacted_copy(int fd);
+
+  // Draws a new random state id (a read-write store only), so that a restored copy does not
+  // pass for the state it was copied from when it publishes (docs/operations.md).
+  Status replace_state_id();
+
   struct Impl;
 
  private:
+  friend struct state_layout::RawAccess;
   explicit StateStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,5 +1,6 @@
 // daemon/paydist_main.cpp: the `paydist` command line (contract 5): `replay` feeds files
-// through the file connector, `inspect` prints one account, `explain` its audit history.
+// through the file connector, `inspect` prints one account, `explain` its audit history;
+// the other subcommands live in kafka_tools, generate_command and state_commands.
 // Wiring only: parses arguments,
 // loads the configuration, opens the store, maps failures to exit statuses (0 success,
 // 1 the operation failed, 2 usage or configuration error). Holds no business rule.
@@ -29,6 +30,7 @@
 #include "connectors/state_store.h"
 #include "daemon/generate_command.h"
 #include "daemon/kafka_tools.h"
+#include "daemon/state_commands.h"
 
 #ifndef PAYDIST_VERSION
 #define PAYDIST_VERSION "unknown"
@@ -328,6 +330,7 @@ int run(int argc, char** argv) {
 
   KafkaTools kafka_tools{app};
   GenerateCommand generate_command{app};
+  StateCommands state_commands{app};
 
   try {
     app.parse(argc, argv);
@@ -347,6 +350,7 @@ int run(int argc, char** argv) {
   if (explain->parsed()) return run_explain(explain_args);
   if (std::optional<int> status = kafka_tools.run_parsed()) return *status;
   if (std::optional<int> status = generate_command.run_parsed()) return *status;
+  if (std::optional<int> status = state_commands.run_parsed()) return *status;
   fmt::print(stderr, "{}", app.help());
   return kExitUsage;
 }

@@ -3,8 +3,9 @@
 // over a few accounts (every message type, every arrangement kind, returns of earlier
 // payments, business-date jumps, some redeliveries and some invalid references). Checked:
 // money is conserved, balances never go negative, instalment accounting adds up, deadlines
-// are never left unfired, a replay of the stream adds nothing, and a "crash" (continue from
-// a copy of the state, redelivering the last few messages) changes nothing.
+// are never left unfired, core/account_check.h (what `paydist verify` checks) finds nothing
+// after any message, a replay of the stream adds nothing, and a "crash" (continue from a copy
+// of the state, redelivering the last few messages) changes nothing.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <random>
 #include <set>
 
+#include "core/account_check.h"
 #include "core/engine.h"
 #include "tests/core/stream.h"
 
@@ -293,6 +295,8 @@ void check_state(const MemoryState& state, std::optional<Date> business_date, co
     if (business_date && account.indexed_deadline) {
       ASSERT_GT(*account.indexed_deadline, *business_date) << "a deadline was left unfired";
     }
+    // What `paydist verify` checks of every stored account holds after every message.
+    ASSERT_EQ(account_problems(account, AccountCheckContext{rules, business_date}), std::vector<std::string>{});
   }
 }
 

@@ -1,0 +1,110 @@
+// tests/connectors/replayed_state.h: a real state to damage, for the integrity tools' tests:
+// docs/sample-events.jsonl (every acceptance scenario) replayed into a temporary directory,
+// and raw LMDB writes that bypass the store the way a disk fault or a bug would.
+//   ReplayedState state;                       // replayed, store closed
+//   state.put("accounts", "ACC1", "garbage");  // one raw write transaction
+#pragma once
+
+#include <lmdb.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+#include "connectors/file_replay.h"
+#include "connectors/state_store.h"
+
+namespace paydist::testing {
+
+class ReplayedState {
+ public:
+  ReplayedState() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "paydist-integrity-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    root_ = pattern;
+    auto store = StateStore::open(dir(), StoreOptions{});
+    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error());
+    FileReplay replay{**store, rules_, ReplayOptions{.out_dir = root_ / "out"}};
+    Status s = replay.open();
+    if (s) s = replay.replay_file(std::string{PAYDIST_SOURCE_DIR} + "/docs/sample-events.jsonl");
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error());
+  }
+  ~ReplayedState() {
+    std::error_code ignored;
+    std::filesystem::remove_all(root_, ignored);
+  }
+  ReplayedState(const ReplayedState&) = delete;
+  ReplayedState& operator=(const ReplayedState&) = delete;
+
+  std::filesystem::path dir() const { return root_ / "state"; }
+  std::filesystem::path root() const { return root_; }
+  const Rules& rules() const { return rules_; }
+
+  std::unique_ptr<StateStore> open_read_only() const {
+    StoreOptions options;
+    options.access = StoreOptions::Access::read_only;
+    auto store = StateStore::open(dir(), options);
+    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error());
+    return store ? std::move(*store) : nullptr;
+  }
+
+  // The first account (in key order) with a pending deadline.
+  Account account_with_deadline() const {
+    std::optional<Account> found;
+    open_read_only()->for_each_account([&](const Account& a) {
+      if (!found && a.indexed_deadline) found = a;
+    });
+    EXPECT_TRUE(found.has_value());
+    return found.value_or(Account{});
+  }
+
+  // One raw write transaction: `value` under `key` in `db` (nullopt deletes the key).
+  void put(const char* db, std::string_view key, std::optional<std::string_view> value) const {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
+    ASSERT_EQ(mdb_env_open(env, dir().c_str(), 0, 0600), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi dbi = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    if (value) {
+      MDB_val v{value->size(), const_cast<char*>(value->data())};
+      EXPECT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+    } else {
+      EXPECT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
+    }
+    EXPECT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+
+  // The raw value under `key` in `db` ("" when absent).
+  std::string get(const char* db, std::string_view key) const {
+    MDB_env* env = nullptr;
+    EXPECT_EQ(mdb_env_create(&env), 0);
+    EXPECT_EQ(mdb_env_set_maxdbs(env, 16), 0);
+    EXPECT_EQ(mdb_env_open(env, dir().c_str(), MDB_RDONLY, 0600), 0);
+    MDB_txn* txn = nullptr;
+    EXPECT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
+    MDB_dbi dbi = 0;
+    EXPECT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
+    std::string value;
+    if (mdb_get(txn, dbi, &k, &v) == 0) value.assign(static_cast<const char*>(v.mv_data), v.mv_size);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return value;
+  }
+
+ private:
+  std::filesystem::path root_;
+  Rules rules_;
+};
+
+}  // namespace paydist::testing
