@@ -3,7 +3,8 @@
 // mid-work, with SIGKILL from outside at a random instant or at a fault point it passes
 // (connectors/fault_point.h: inside a state commit, between publishing and acknowledging).
 // After an episode's rounds a clean daemon finishes the stream, and the output topics and
-// every account must equal a clean `paydist replay` of the same stream. Prints one line:
+// every account must equal a clean `paydist replay` of the same stream, and `paydist verify`
+// must pass on the daemon's state. Prints one line:
 //   crash-campaign: rounds=12 kills=12 fault_kills=8 resumed_mid_stream=9 lost=0 duplicated=0 mismatched=0
 // Built only with -DPAYDIST_FAULT_INJECTION=ON; CTest label `crash`. More rounds:
 //   PAYDIST_CRASH_ROUNDS=200 ctest --test-dir build -L crash --output-on-failure
@@ -61,7 +62,7 @@ struct Tally {
   int resumed_mid_stream = 0;  // starts that resumed a partition from an offset above 0
   long lost = 0;           // outputs replay has and the topics lack; unknown accounts
   long duplicated = 0;     // outputs the topics have more often than replay; seqs published twice
-  long mismatched = 0;     // accounts whose state differs from replay's
+  long mismatched = 0;     // accounts whose state differs from replay's; failed verifies
 };
 
 int rounds_wanted() {
@@ -266,6 +267,14 @@ listen = "127.0.0.1:0"
       }
       tally_.lost += missing_from(want, got);
       tally_.duplicated += missing_from(got, want);
+    }
+    // `paydist verify`: every invariant of the daemon's state (balances, payments' lines,
+    // instalments, the deadline index, offsets and outbox).
+    const testing::Finished verified =
+        run_to_end({kBinary, "verify", "--state", (dir_ / "state").string()}, dir_ / "verify", 120s);
+    if (verified.status != 0) {
+      ++tally_.mismatched;
+      ADD_FAILURE() << "paydist verify of the daemon's state failed:\n" << verified.out << verified.err;
     }
     // Every account, as `paydist inspect accounts` prints them from both states.
     const testing::Finished want_accounts =
