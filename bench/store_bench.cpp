@@ -1,5 +1,5 @@
 // bench/store_bench.cpp: micro-benchmarks for the pieces of `paydist replay` below the
-// Processor: an account record's encode and decode, a Batch commit of 1k and 10k accounts
+// Processor: an account record's encode and decode, a Batch commit of 100 to 50k accounts
 // into a real LMDB state, and the JSON decode of one line of each message type. Replay's
 // whole-program figure is bench/replay_bench.sh; this says where a line's time goes.
 //   paydist_store_bench --benchmark_filter=Commit --benchmark_repetitions=3
@@ -120,14 +120,26 @@ void BM_BatchCommit(benchmark::State& state) {
   for (std::uint64_t i = 0; i < accounts; ++i) records.push_back(typical_account(i * 7919 % accounts));
   const std::string json(240, 'd');
   std::uint64_t event = 0;
+  auto fill = [&](StateStore::Batch& batch) {
+    for (const Account& account : records) {
+      batch.store_account(account, account.indexed_deadline);
+      batch.mark_event_accepted(EventScope{&account.id}, EventId::trusted(fmt::format("E{}", ++event)));
+      batch.add_output(OutputTopic::distributions, account.id.view(), json);
+    }
+  };
+  // Untimed, the first batch puts the accounts into the state: every timed commit then
+  // rewrites records that exist (with few iterations, the 10k and 50k runs would otherwise
+  // time mostly the first commit, into an empty state).
+  {
+    auto batch = temp.store().begin(0);
+    fill(*batch);
+    if (Status s = batch->commit(durability); !s) return state.SkipWithError(s.error().c_str());
+    if (Status s = temp.store().acknowledge_outbox(event * 2, {}); !s) return state.SkipWithError(s.error().c_str());
+  }
   for (auto _ : state) {
     state.PauseTiming();
     auto batch = temp.store().begin(0);
-    for (const Account& account : records) {
-      batch->store_account(account, account.indexed_deadline);
-      batch->mark_event_accepted(EventScope{&account.id}, EventId::trusted(fmt::format("E{}", ++event)));
-      batch->add_output(OutputTopic::distributions, account.id.view(), json);
-    }
+    fill(*batch);
     state.ResumeTiming();
     if (Status s = batch->commit(durability); !s) state.SkipWithError(s.error().c_str());
     state.PauseTiming();
@@ -139,10 +151,7 @@ void BM_BatchCommit(benchmark::State& state) {
 }
 BENCHMARK(BM_BatchCommit)
     ->ArgNames({"accounts", "synced"})
-    ->Args({1'000, 0})
-    ->Args({10'000, 0})
-    ->Args({1'000, 1})
-    ->Args({10'000, 1})
+    ->ArgsProduct({{100, 1'000, 10'000, 50'000}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
