@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/record.sh: runs one benchmark command and keeps its output in bench/results/, headed
 # by what a reader needs to trust or repeat it: the date, the commit (and whether the tree
-# had uncommitted changes), the machine (nproc, memory, CPU model, load) and the command.
+# had uncommitted changes), the machine (nproc, memory, CPU model, load at start and at
+# end) and the command.
 #   bench/record.sh replay bench/replay_bench.sh 1000000
 #   bench/record.sh advance build/bench/paydist_advance_bench --accounts 1000000 --due 10000
 set -euo pipefail
@@ -23,5 +24,12 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitte
   echo "# command: ${env_used}$*"
   echo
 } >"$out"
-"$@" 2>&1 | tee -a "$out"
+status=0
+"$@" 2>&1 | tee -a "$out" || status=$?
+# The load at the end too: on a shared machine, what ran beside the benchmark moves its figures.
+{
+  echo
+  echo "# load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at end; exit status $status"
+} >>"$out"
 echo "bench: kept in ${out#"$root"/}" >&2
+exit "$status"

@@ -1,11 +1,14 @@
 // bench/store_bench.cpp: micro-benchmarks for the pieces of `paydist replay` below the
-// Processor: an account record's encode and decode, a Batch commit of 1k and 10k accounts
-// into a real LMDB state, and the JSON decode of one line of each message type. Replay's
-// whole-program figure is bench/replay_bench.sh; this says where a line's time goes.
+// Processor: an account record's encode and decode, a Batch commit of 100 to 50k accounts
+// into a real LMDB state, the deadline index per entry (insert, advance), and the JSON
+// decode of one line of each message type. Replay's whole-program figure is
+// bench/replay_bench.sh; this says where a line's time goes.
 //   paydist_store_bench --benchmark_filter=Commit --benchmark_repetitions=3
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,14 +123,26 @@ void BM_BatchCommit(benchmark::State& state) {
   for (std::uint64_t i = 0; i < accounts; ++i) records.push_back(typical_account(i * 7919 % accounts));
   const std::string json(240, 'd');
   std::uint64_t event = 0;
+  auto fill = [&](StateStore::Batch& batch) {
+    for (const Account& account : records) {
+      batch.store_account(account, account.indexed_deadline);
+      batch.mark_event_accepted(EventScope{&account.id}, EventId::trusted(fmt::format("E{}", ++event)));
+      batch.add_output(OutputTopic::distributions, account.id.view(), json);
+    }
+  };
+  // Untimed, the first batch puts the accounts into the state: every timed commit then
+  // rewrites records that exist (with few iterations, the 10k and 50k runs would otherwise
+  // time mostly the first commit, into an empty state).
+  {
+    auto batch = temp.store().begin(0);
+    fill(*batch);
+    if (Status s = batch->commit(durability); !s) return state.SkipWithError(s.error().c_str());
+    if (Status s = temp.store().acknowledge_outbox(event * 2, {}); !s) return state.SkipWithError(s.error().c_str());
+  }
   for (auto _ : state) {
     state.PauseTiming();
     auto batch = temp.store().begin(0);
-    for (const Account& account : records) {
-      batch->store_account(account, account.indexed_deadline);
-      batch->mark_event_accepted(EventScope{&account.id}, EventId::trusted(fmt::format("E{}", ++event)));
-      batch->add_output(OutputTopic::distributions, account.id.view(), json);
-    }
+    fill(*batch);
     state.ResumeTiming();
     if (Status s = batch->commit(durability); !s) state.SkipWithError(s.error().c_str());
     state.PauseTiming();
@@ -139,11 +154,110 @@ void BM_BatchCommit(benchmark::State& state) {
 }
 BENCHMARK(BM_BatchCommit)
     ->ArgNames({"accounts", "synced"})
-    ->Args({1'000, 0})
-    ->Args({10'000, 0})
-    ->Args({1'000, 1})
-    ->Args({10'000, 1})
+    ->ArgsProduct({{100, 1'000, 10'000, 50'000}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The deadline index per entry, without the engine: bench/advance_bench.cpp times whole
+// advances through the Processor with their synced commit; these say what the index itself
+// costs for one entry. An idle account: one obligation, its due-date check as its deadline.
+Account small_account(std::uint64_t seq, Date deadline) {
+  Account a;
+  a.id = AccountId::trusted(fmt::format("ACC{:09}", seq));
+  a.seq = seq;
+  a.ever_assessed = true;
+  Obligation o;
+  o.id = ObligationId::trusted("OBL1");
+  o.due_date = deadline.plus_days(-1);
+  o.balance.tax = cents(200'000);
+  a.obligations.push_back(o);
+  a.indexed_deadline = deadline;
+  return a;
+}
+
+constexpr std::uint64_t kDeadlineEntries = 10'000;
+
+// Insert: store_account of kDeadlineEntries accounts in one batch, with a new index entry
+// each (new_entry:1) or with the deadline they had (new_entry:0: the record alone, the
+// baseline to subtract); commit:1 adds the buffered commit of the batch, where the entries
+// are written to LMDB. items/s: accounts stored per second.
+void BM_DeadlineInsert(benchmark::State& state) {
+  const bool new_entry = state.range(0) == 1;
+  const bool commit = state.range(1) == 1;
+  TempState temp;
+  std::vector<Account> accounts;
+  for (std::uint64_t i = 0; i < kDeadlineEntries; ++i) accounts.push_back(small_account(i, day(30 + static_cast<int>(i % 60))));
+  if (commit) {  // untimed: the records exist before the first timed commit, as in BM_BatchCommit
+    auto batch = temp.store().begin(0);
+    for (const Account& account : accounts) batch->store_account(account, account.indexed_deadline);
+    if (Status s = batch->commit(Durability::buffered); !s) return state.SkipWithError(s.error().c_str());
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto batch = temp.store().begin(0);
+    state.ResumeTiming();
+    for (const Account& account : accounts)
+      batch->store_account(account, new_entry ? std::nullopt : account.indexed_deadline);
+    if (commit)
+      if (Status s = batch->commit(Durability::buffered); !s) state.SkipWithError(s.error().c_str());
+    state.PauseTiming();
+    batch.reset();  // aborts an uncommitted batch
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kDeadlineEntries));
+}
+BENCHMARK(BM_DeadlineInsert)
+    ->ArgNames({"new_entry", "commit"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// Advance: a committed state of Arg 0 accounts, kDeadlineEntries of them (spread through the
+// keys) due on day 1, the rest in 2031. Each iteration, in a fresh batch, takes every entry
+// due by day 1 with first_deadline_up_to and moves it to day 400 with store_account, as a
+// business date does, but without loading, decoding or firing anything. The batch is not
+// committed. items/s: entries moved per second.
+void BM_DeadlineAdvance(benchmark::State& state) {
+  const auto total = static_cast<std::uint64_t>(state.range(0));
+  const std::uint64_t stride = total / kDeadlineEntries;
+  TempState temp;
+  std::vector<Account> moved;  // the due accounts with their deadline on day 400, by seq / stride
+  const std::uint64_t chunk = 50'000;
+  for (std::uint64_t from = 0; from < total; from += chunk) {
+    auto batch = temp.store().begin(0);
+    for (std::uint64_t i = from; i < std::min(total, from + chunk); ++i) {
+      const bool due = i % stride == 0;
+      Account a = small_account(i, due ? day(1) : Date::from_civil({2031, 7, 1}));
+      batch->store_account(a, std::nullopt);
+      if (due) {
+        a.indexed_deadline = day(400);
+        moved.push_back(std::move(a));
+      }
+    }
+    if (Status s = batch->commit(Durability::buffered); !s) return state.SkipWithError(s.error().c_str());
+  }
+  std::uint64_t entries = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto batch = temp.store().begin(0);
+    state.ResumeTiming();
+    entries = 0;
+    while (std::optional<DeadlineEntry> entry = batch->first_deadline_up_to(day(1))) {
+      batch->store_account(moved[entry->account_seq / stride], entry->date);
+      ++entries;
+    }
+    state.PauseTiming();
+    batch.reset();
+    state.ResumeTiming();
+  }
+  if (entries != kDeadlineEntries) return state.SkipWithError("not every due entry was found");
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kDeadlineEntries));
+}
+BENCHMARK(BM_DeadlineAdvance)
+    ->ArgName("accounts")
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
 // One representative line per message type (the shapes of tests/scenarios).
