@@ -349,6 +349,14 @@ struct StateStore::Impl {
     }
     writer_released.notify_one();
   }
+  // The writer role for one scope (a whole-store write outside a Batch).
+  struct HeldWriter {
+    explicit HeldWriter(Impl& s) : store(s) { store.acquire_writer(); }
+    ~HeldWriter() { store.release_writer(); }
+    HeldWriter(const HeldWriter&) = delete;
+    HeldWriter& operator=(const HeldWriter&) = delete;
+    Impl& store;
+  };
 
   // Adopts a map size another process grew to (MDB_MAP_RESIZED).
   void adopt_map_size() {
@@ -733,11 +741,7 @@ Status StateStore::replace_state_id() {
   PAYDIST_INVARIANT(!impl_->read_only);
   if (Status s = wait_for_commits(); !s) return s;
   Impl& store = *impl_;
-  store.acquire_writer();
-  struct Release {
-    Impl& store;
-    ~Release() { store.release_writer(); }
-  } release{store};
+  const Impl::HeldWriter writer{store};
   Txn txn = store.begin_write();
   if (Status s = write_new_state_id(store, txn.get()); !s) return s;
   store.set_durability(Durability::synced);
@@ -768,11 +772,7 @@ Status StateStore::acknowledge_outbox(std::uint64_t through_seq, const std::vect
   PAYDIST_INVARIANT(!impl_->read_only);
   if (Status s = wait_for_commits(); !s) return s;
   Impl& store = *impl_;
-  store.acquire_writer();
-  struct Release {
-    Impl& store;
-    ~Release() { store.release_writer(); }
-  } release{store};
+  const Impl::HeldWriter writer{store};
 
   for (;;) {
     Txn txn = store.begin_write();

@@ -2,6 +2,7 @@
 // and is all or nothing; the deadline index orders by date then seq per timeline; event
 // scopes; the outbox; map growth; format versions; a reader in another process.
 #include "connectors/state_store.h"
+#include "tests/support/raw_lmdb.h"
 
 #include <lmdb.h>
 #include <poll.h>
@@ -661,20 +662,8 @@ TEST_F(StateStoreTest, MapGrowsWhenABatchOutgrowsIt) {
 
 // Rewrites meta "format_version" (u32 big-endian) as another paydist would have written it.
 void set_format_version(const fs::path& dir, char version) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi meta = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-  char key[] = "format_version";
-  char value[] = {0, 0, 0, version};
-  MDB_val k{sizeof key - 1, key}, v{sizeof value, value};
-  ASSERT_EQ(mdb_put(txn, meta, &k, &v, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  const char value[] = {0, 0, 0, version};
+  testing::raw_lmdb_put(dir, "meta", "format_version", std::string_view{value, sizeof value});
 }
 
 TEST_F(StateStoreTest, NewerFormatIsRefused) {
@@ -746,20 +735,8 @@ TEST_F(StateStoreTest, CorruptStoredRecordStopsNamingDatabaseAndKey) {
     batch->store_account(make_account("A1", 0), std::nullopt);
     ASSERT_TRUE(batch->commit(Durability::synced));
   }
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
-  ASSERT_EQ(mdb_env_open(env, dir_.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi accounts = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "accounts", 0, &accounts), 0);
-  char key[] = "A1";
-  char value[] = {1, 'A', 2, 'A'};  // cut short inside the account id
-  MDB_val k{2, key}, v{sizeof value, value};
-  ASSERT_EQ(mdb_put(txn, accounts, &k, &v, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  const char value[] = {1, 'A', 2, 'A'};  // cut short inside the account id
+  testing::raw_lmdb_put(dir_, "accounts", "A1", std::string_view{value, sizeof value});
 
   EXPECT_DEATH(
       {

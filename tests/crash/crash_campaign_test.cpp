@@ -205,10 +205,7 @@ listen = "127.0.0.1:0"
   bool wait_port(std::chrono::milliseconds timeout = 30s) {
     if (port_ != 0) return true;
     return eventually(timeout, [&] {
-      const std::string err = daemon_.err();
-      const std::size_t at = err.find("on port ");
-      if (at != std::string::npos && at + 8 < err.size() && std::isdigit(static_cast<unsigned char>(err[at + 8])))
-        port_ = std::stoi(err.substr(at + 8));
+      port_ = testing::http_port_in_log(daemon_.err());
       return port_ != 0;
     });
   }

@@ -102,10 +102,7 @@ listen = "127.0.0.1:0"
                            dir_ / fmt::format("daemon{}", ++starts_));
     port_ = 0;
     ASSERT_TRUE(eventually(30s, [&] {
-      const std::string err = daemon_.err();
-      const std::size_t at = err.find("on port ");
-      if (at != std::string::npos && at + 8 < err.size() && std::isdigit(static_cast<unsigned char>(err[at + 8])))
-        port_ = std::stoi(err.substr(at + 8));
+      port_ = testing::http_port_in_log(daemon_.err());
       return port_ != 0;
     })) << daemon_.err();
   }

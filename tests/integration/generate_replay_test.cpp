@@ -31,19 +31,10 @@ const std::string kBinary = PAYDIST_BINARY;
 // One run of the binary may take this long (Asan builds are slow) before it is killed.
 constexpr auto kRunTimeout = 300s;
 
-class TempDir {
+// A temporary directory of this suite's, removed at scope end.
+class TempDir : public testing::TempDir {
  public:
-  TempDir() : path_(testing::make_temp_dir("paydist-generate")) {}
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+  TempDir() : testing::TempDir("paydist-generate") {}
 };
 
 // The value of `key` in a compact JSON line written by paydist ("" when absent).

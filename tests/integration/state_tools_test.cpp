@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "connectors/state_store.h"
+#include "tests/support/raw_lmdb.h"
 #include "tests/support/process.h"
 
 namespace paydist {
@@ -39,19 +40,10 @@ constexpr auto kRunTimeout = 300s;  // Asan builds are slow
 // committed this many of its lines: in the middle of it.
 constexpr std::uint64_t kLinesBeforeBackup = 2'000;
 
-class TempDir {
+// A temporary directory of this suite's, removed at scope end.
+class TempDir : public testing::TempDir {
  public:
-  TempDir() : path_(testing::make_temp_dir("paydist-state-tools")) {}
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+  TempDir() : testing::TempDir("paydist-state-tools") {}
 };
 
 Finished paydist(const std::vector<std::string>& args, const fs::path& log_stem) {
@@ -82,18 +74,7 @@ std::map<std::string, Account> accounts_of(const fs::path& dir) {
 
 // One raw LMDB write, as a disk fault or a bug would make it.
 void put_raw(const fs::path& dir, const char* db, std::string_view key, std::string_view value) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 16), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dbi = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
-  MDB_val k{key.size(), const_cast<char*>(key.data())}, v{value.size(), const_cast<char*>(value.data())};
-  EXPECT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
-  EXPECT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  testing::raw_lmdb_put(dir, db, key, value);
 }
 
 // A generated stream replayed into `dir`/state.

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -49,6 +50,13 @@ inline std::pair<int, std::string> http_get(int port, const std::string& path) {
   if (response.size() < 12) return {0, ""};
   const std::size_t body = response.find("\r\n\r\n");
   return {std::stoi(response.substr(9, 3)), body == std::string::npos ? "" : response.substr(body + 4)};
+}
+
+// The HTTP port paydistd's log announces ("... on port N"), or 0 before it does.
+inline int http_port_in_log(const std::string& log) {
+  const std::size_t at = log.find("on port ");
+  if (at == std::string::npos || at + 8 >= log.size() || !std::isdigit(static_cast<unsigned char>(log[at + 8]))) return 0;
+  return std::stoi(log.substr(at + 8));
 }
 
 // The sum of a metric's samples (all label sets), or -1 when it has none.

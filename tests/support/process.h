@@ -154,6 +154,23 @@ inline std::filesystem::path make_temp_dir(const std::string& stem) {
   return pattern;
 }
 
+// A new temporary directory (make_temp_dir), removed with everything in it at scope end.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& stem) : path_(make_temp_dir(stem)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 // Waits until `path` exists and is not empty (at most `timeout`).
 inline bool wait_for_file(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
