@@ -374,9 +374,148 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable(), undefined behaviour, when it
+// asks whether some non-ASCII characters are whitespace: in a key or table header, after a
+// value, or right after a backslash in a multi-line basic string (upstream issues
+// marzer/tomlplusplus#190 and #295; found by tests/fuzz/config_fuzz.cpp). TOML 1.0 allows
+// non-ASCII only inside strings and comments, so a file with it anywhere else is invalid
+// anyway: it is refused here, with its line, before toml++ sees it. The one valid form
+// refused is a non-ASCII character after a backslash (or after a line-ending backslash and
+// the whitespace that follows it) in a """ string: never one of our keys' values.
+class NonAsciiGuard {
+ public:
+  explicit NonAsciiGuard(std::string_view text) : text_(text) {}
+
+  // The 1-based line of the first non-ASCII byte toml++ must not see, or 0 when none.
+  std::size_t first_unsafe_line() {
+    for (i_ = 0; i_ < text_.size(); ++i_) {
+      const char c = text_[i_];
+      if (c == '\n') {
+        ++line_;
+        if (state_ != In::multi_line_basic && state_ != In::multi_line_literal) {
+          state_ = In::code;
+          bare_ = false;
+          if (value_depth_ == 0) in_value_ = false;  // a multi-line array goes on
+        }
+        continue;
+      }
+      if (!step(c)) return line_;
+    }
+    return 0;
+  }
+
+ private:
+  enum class In : std::uint8_t { code, comment, basic, literal, multi_line_basic, multi_line_literal };
+
+  bool at(std::string_view token) const { return text_.substr(i_).starts_with(token); }
+  static bool ascii(char c) { return static_cast<unsigned char>(c) < 0x80; }
+
+  void open_string(char quote) {
+    if (at(quote == '"' ? R"(""")" : "'''")) {
+      i_ += 2;
+      state_ = quote == '"' ? In::multi_line_basic : In::multi_line_literal;
+    } else {
+      state_ = quote == '"' ? In::basic : In::literal;
+    }
+  }
+
+  // After a closing """ or ''', up to two more quotes still belong to the string (TOML 1.0).
+  void close_multi_line(char quote) {
+    i_ += 2;
+    for (int extra = 0; extra < 2 && i_ + 1 < text_.size() && text_[i_ + 1] == quote; ++extra) ++i_;
+    state_ = In::code;
+  }
+
+  // The escape after the backslash at i_ in a """ string: false when toml++ would classify
+  // a non-ASCII character there (the escaped one, or the first after the whitespace).
+  bool skip_multi_line_escape() {
+    std::size_t j = i_ + 1;
+    while (j < text_.size() && (text_[j] == ' ' || text_[j] == '\t' || text_[j] == '\r' || text_[j] == '\n')) {
+      if (text_[j] == '\n') ++line_;
+      ++j;
+    }
+    if (j < text_.size() && !ascii(text_[j])) return false;
+    i_ = j > i_ + 1 ? j - 1 : j;  // past the whitespace, or past the one escaped character
+    return true;
+  }
+
+  // Outside strings and comments. A quote opens a string only where a token starts; inside
+  // a bare token toml++ reads on past quotes (a bare value runs to whitespace, `]`, `}`, `,`
+  // or `#`; a bare key also ends at `.`, `=` and `[`).
+  bool step_code(char c) {
+    if (!ascii(c)) return false;
+    if (c == ' ' || c == '\t' || c == '\r') {
+      bare_ = false;
+    } else if (c == '#') {
+      state_ = In::comment;
+    } else if ((c == '"' || c == '\'') && !bare_) {
+      open_string(c);
+    } else if (in_value_) {
+      step_value(c);
+    } else if (c == '=') {
+      in_value_ = true;
+      bare_ = false;
+    } else {
+      bare_ = !(c == '.' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',');
+    }
+    return true;
+  }
+
+  void step_value(char c) {
+    if (bare_ && c != ']' && c != '}' && c != ',') return;  // the bare value goes on
+    bare_ = false;
+    if (c == '[' || c == '{') {
+      ++value_depth_;
+    } else if (c == ']' || c == '}') {
+      if (value_depth_ > 0) --value_depth_;
+    } else if (c != ',' && c != '=') {
+      bare_ = true;
+    }
+  }
+
+  bool step(char c) {
+    switch (state_) {
+      case In::code:
+        return step_code(c);
+      case In::comment:
+        return true;
+      case In::basic:
+        if (c == '\\' && i_ + 1 < text_.size() && text_[i_ + 1] != '\n') {
+          ++i_;
+        } else if (c == '"') {
+          state_ = In::code;
+        }
+        return true;
+      case In::literal:
+        if (c == '\'') state_ = In::code;
+        return true;
+      case In::multi_line_basic:
+        if (c == '\\') return skip_multi_line_escape();
+        if (at(R"(""")")) close_multi_line('"');
+        return true;
+      case In::multi_line_literal:
+        if (at("'''")) close_multi_line('\'');
+        return true;
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  std::size_t i_ = 0;
+  std::size_t line_ = 1;
+  In state_ = In::code;
+  bool bare_ = false;             // inside a bare key or value
+  bool in_value_ = false;         // after a key's `=`, until the value's line ends
+  std::size_t value_depth_ = 0;   // arrays and inline tables open in the value
+};
+
 }  // namespace
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
+  if (const std::size_t line = NonAsciiGuard{toml_text}.first_unsafe_line(); line != 0)
+    return Error{fmt::format("{}:{}: a non-ASCII character outside a string or comment (or after a backslash in "
+                             "a \"\"\" string): not accepted here",
+                             source_name, line)};
   toml::table root;
   try {
     root = toml::parse(toml_text, source_name);

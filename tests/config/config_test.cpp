@@ -362,6 +362,35 @@ TEST(Config, UnterminatedStringIsASyntaxError) {
   EXPECT_EQ(error.rfind("paydist.toml:3:", 0), 0u) << error;
 }
 
+// toml++ 3.3.0 hits undefined behaviour on some non-ASCII characters outside strings and
+// comments (config.cpp, NonAsciiGuard; found by tests/fuzz, inputs in
+// tests/fuzz/regressions/config/). Such files are refused before toml++ reads them.
+TEST(Config, NonAsciiInStringsAndCommentsIsAccepted) {
+  const Config config = parse_ok(
+      "# caf\xc3\xa9 \xe2\x80\x94 r\xc3\xa8gles\n"
+      "[state]\ndir = \"/var/lib/caf\xc3\xa9\"  # \xc2\xa7\n"
+      "[kafka.client]\n\"sasl.password\" = 'p\xc3\xa9'\n\"sasl.username\" = \"\"\"\n\xc3\xa9\"\"\"\n"
+      "\"ssl.key.password\" = '''\xc3\xa9'''\n");
+  EXPECT_EQ(config.state.dir, "/var/lib/caf\xc3\xa9");
+  ASSERT_EQ(config.kafka.client.size(), 3u);
+  EXPECT_EQ(config.kafka.client[0].second, "p\xc3\xa9");
+}
+
+TEST(Config, NonAsciiOutsideStringsIsRefusedWithItsLine) {
+  for (const char* text : {"[rules]\ncaf\xc3\xa9 = 1\n",                       // a bare key
+                           "[rules]\n[r\xc3\xa8gles]\n",                        // a table header
+                           "[rules]\ncash_grace_days = 14\xc3\xa9\n",           // after a value
+                           "[rules]\ncurrency = +\"\xc3\xbf\"\n",               // a quote inside a bare value
+                           "[rules]\nx = [\n  1.'\xc3\xa9'\n]\n"}) {            // the same in a multi-line array
+    const std::string error = parse_error(text);
+    EXPECT_EQ(error.rfind("paydist.toml:", 0), 0u) << error;
+    EXPECT_NE(error.find("non-ASCII"), std::string::npos) << error;
+  }
+  EXPECT_EQ(parse_error("[rules]\n\n[r\xc3\xa8gles]\n").rfind("paydist.toml:3: ", 0), 0u);
+  // After a line-ending backslash in a """ string (valid TOML, refused all the same).
+  EXPECT_EQ(parse_error("[state]\ndir = \"\"\"a\\\n  \xc2\xa7\"\"\"\n").rfind("paydist.toml:3: ", 0), 0u);
+}
+
 class ConfigFile : public ::testing::Test {
  protected:
   void SetUp() override {
