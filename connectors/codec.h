@@ -5,6 +5,7 @@
 //   DecodedLine d = decoder.decode(line);   // d.envelope_ok, d.message (Result<Message>)
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ class Decoder {
 
   // Reuses its parser buffers between calls: one Decoder per thread.
   DecodedLine decode(std::string_view line);
+  // The same for a message whose text was cut short where it was read (only ever above
+  // max_message_bytes): `size_as_sent` is its real size, which the size check and its
+  // reason use (contract 6: rejected unread).
+  DecodedLine decode(std::string_view line, std::size_t size_as_sent);
 
  private:
   struct Impl;

@@ -13,6 +13,7 @@
 #include "connectors/codec.h"
 #include "connectors/codec_raw.h"
 #include "connectors/codec_text.h"
+#include "core/invariant.h"
 
 namespace paydist {
 namespace {
@@ -512,7 +513,7 @@ std::size_t first_invalid_utf8_column(std::string_view line) {
 struct Decoder::Impl {
   explicit Impl(const Rules& r) : rules(r) {}
 
-  void decode(std::string_view line, DecodedLine& out);
+  void decode(std::string_view line, std::size_t size_as_sent, DecodedLine& out);
   bool read_envelope(DecodedLine& out);
   const char* pad(std::string_view line);
 
@@ -537,12 +538,14 @@ const char* Decoder::Impl::pad(std::string_view line) {
   return padded.get();
 }
 
-void Decoder::Impl::decode(std::string_view line, DecodedLine& out) {
+void Decoder::Impl::decode(std::string_view line, std::size_t size_as_sent, DecodedLine& out) {
   auto reject = [&](std::string reason) { out.message = Error{codec_text::one_line(reason)}; };
   // contract 6: over max_message_bytes is rejected unread
-  if (line.size() > rules.max_message_bytes)
+  if (size_as_sent > rules.max_message_bytes)
     return reject(
-        fmt::format("message of {} bytes is over max_message_bytes ({})", line.size(), rules.max_message_bytes));
+        fmt::format("message of {} bytes is over max_message_bytes ({})", size_as_sent, rules.max_message_bytes));
+  // Only a message over the limit may arrive cut short.
+  PAYDIST_INVARIANT(size_as_sent == line.size());
   if (is_blank(line)) return reject("blank line: no JSON object");
   if (!simdjson::validate_utf8(line.data(), line.size()))
     return reject(fmt::format("invalid UTF-8 at column {}", first_invalid_utf8_column(line)));
@@ -596,10 +599,13 @@ bool Decoder::Impl::read_envelope(DecodedLine& out) {
 Decoder::Decoder(const Rules& rules) : impl_(std::make_unique<Impl>(rules)) {}
 Decoder::~Decoder() = default;
 
-DecodedLine Decoder::decode(std::string_view line) {
+DecodedLine Decoder::decode(std::string_view line) { return decode(line, line.size()); }
+
+DecodedLine Decoder::decode(std::string_view line, std::size_t size_as_sent) {
+  PAYDIST_INVARIANT(size_as_sent >= line.size());
   DecodedLine out;
   try {
-    impl_->decode(line, out);
+    impl_->decode(line, size_as_sent, out);
   } catch (const std::exception& e) {  // only allocation can throw here
     out = DecodedLine{};
     out.message = Error{fmt::format("cannot decode: {}", e.what())};

@@ -6,7 +6,9 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -221,6 +223,7 @@ Result<std::int32_t> Producer::partition_count(const std::string& topic, std::ch
 
 struct Reader::Impl {
   HandlePtr handle;
+  std::size_t value_bytes_max = SIZE_MAX;
 };
 
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -243,6 +246,7 @@ Result<std::unique_ptr<Reader>> Reader::create(const ClientOptions& options) {
   rd_kafka_poll_set_consumer(handle->get());
   auto impl = std::make_unique<Impl>();
   impl->handle = std::move(*handle);
+  impl->value_bytes_max = options.value_bytes_max;
   return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }
 
@@ -271,7 +275,7 @@ Status Reader::assign(const std::vector<std::pair<TopicPartition, std::int64_t>>
 
 namespace {
 
-ConsumedMessage copy_message(const rd_kafka_message_t& m) {
+ConsumedMessage copy_message(const rd_kafka_message_t& m, std::size_t value_bytes_max) {
   ConsumedMessage out;
   out.topic = rd_kafka_topic_name(m.rkt);
   out.partition = m.partition;
@@ -279,7 +283,8 @@ ConsumedMessage copy_message(const rd_kafka_message_t& m) {
   rd_kafka_timestamp_type_t type{};
   out.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
   if (m.key != nullptr) out.key.emplace(static_cast<const char*>(m.key), m.key_len);
-  if (m.payload != nullptr) out.value.assign(static_cast<const char*>(m.payload), m.len);
+  out.value_bytes = m.len;
+  if (m.payload != nullptr) out.value.assign(static_cast<const char*>(m.payload), std::min(m.len, value_bytes_max));
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name = nullptr;
@@ -300,7 +305,7 @@ Result<std::optional<ConsumedMessage>> Reader::poll(std::chrono::milliseconds ti
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::optional<ConsumedMessage>{};
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
     return Error{fmt::format("consume: {}", rd_kafka_message_errstr(m))};
-  return std::optional<ConsumedMessage>{copy_message(*m)};
+  return std::optional<ConsumedMessage>{copy_message(*m, impl_->value_bytes_max)};
 }
 
 // --- GroupConsumer ---------------------------------------------------------------------
@@ -310,6 +315,7 @@ struct GroupConsumer::Impl {
   RebalanceHandler handler;
   std::set<TopicPartition> assigned;
   std::string last_error;  // from the error callback, handed out by the next poll()
+  std::size_t value_bytes_max = SIZE_MAX;
 };
 
 namespace {
@@ -401,6 +407,7 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::create(const ClientOptions
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Error{fmt::format("subscribe: {}", rd_kafka_err2str(err))};
   impl->handle = std::move(*handle);
+  impl->value_bytes_max = options.value_bytes_max;
   return std::unique_ptr<GroupConsumer>(new GroupConsumer(std::move(impl)));
 }
 
@@ -420,7 +427,7 @@ Result<Polled> GroupConsumer::poll(std::chrono::milliseconds timeout) {
     out.transient_error = rd_kafka_message_errstr(m);
     return out;
   }
-  out.message = copy_message(*m);
+  out.message = copy_message(*m, impl_->value_bytes_max);
   return out;
 }
 

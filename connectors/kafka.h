@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -40,6 +41,10 @@ struct ClientOptions {
   std::string brokers;       // bootstrap list, "host:port,..."
   Properties client;         // passed through to librdkafka
   std::string client_id = "paydist";
+  // Consumers: at most this many bytes of a message's value are copied out of librdkafka's
+  // buffer (ConsumedMessage::value_bytes keeps the real size), so an oversized message
+  // costs no allocation of its size on our side (contract 6: rejected unread).
+  std::size_t value_bytes_max = SIZE_MAX;
 };
 
 // A message header: name and value bytes.
@@ -130,7 +135,8 @@ struct ConsumedMessage {
   std::int64_t offset = 0;
   std::int64_t timestamp_ms = -1;
   std::optional<std::string> key;
-  std::string value;
+  std::string value;          // at most ClientOptions::value_bytes_max bytes of it
+  std::size_t value_bytes = 0;  // the value's size as produced
   std::vector<Header> headers;
 };
 

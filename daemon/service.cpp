@@ -374,9 +374,13 @@ Status Service::Impl::join_group() {
   kafka::RebalanceHandler handler;
   handler.assigned = [this](const std::vector<kafka::TopicPartition>& tps) { return start_offsets(tps); };
   handler.revoked = [this](const std::vector<kafka::TopicPartition>& tps) { on_revoked(tps); };
+  kafka::ClientOptions options = client_options();
+  // contract 6: one byte over max_message_bytes is enough for the codec to reject a message
+  // by its size; more of an oversized message is never copied.
+  options.value_bytes_max = config.rules.max_message_bytes + 1;
   // Co-partitioned input topics need partition p of each on one member: the range assignor.
   Result<std::unique_ptr<kafka::GroupConsumer>> c = kafka::GroupConsumer::create(
-      client_options(), config.kafka.group_id, input_topics, std::move(handler),
+      options, config.kafka.group_id, input_topics, std::move(handler),
       merging ? kafka::Assignor::range : kafka::Assignor::cooperative_sticky);
   if (!c) return Error{c.error()};
   consumer = std::move(*c);
@@ -391,7 +395,7 @@ void Service::Impl::apply(const kafka::ConsumedMessage& m) {
   if (auto it = positions.find(tp); it != positions.end() && it->second != kUnknownPosition && m.offset < it->second)
     return;
   open_batch(m.partition);
-  const DecodedLine decoded = decoder.decode(m.value);
+  const DecodedLine decoded = decoder.decode(m.value, m.value_bytes);
   const std::string prefix = fmt::format("{}/{}", m.topic, m.partition);
   const MessageSource source{prefix, '/', static_cast<std::uint64_t>(m.offset)};
   const MessageOutcome outcome = applier.apply(*batch, decoded, m.value, source);

@@ -394,6 +394,19 @@ TEST_F(Decode, ChecksSizeBeforeUtf8) {
   EXPECT_NE(d.message.error().find("max_message_bytes"), std::string::npos) << d.message.error();
 }
 
+// A message cut short where it was read (the Kafka consumer copies max_message_bytes + 1
+// bytes of it) is rejected by its real size.
+TEST_F(Decode, RejectsACutMessageByItsSizeAsSent) {
+  Rules small;
+  small.max_message_bytes = 150;
+  Decoder decoder{small};
+  const std::string cut(151, 'x');
+  DecodedLine d = decoder.decode(cut, 5'000'000);
+  EXPECT_FALSE(d.envelope_ok);
+  ASSERT_FALSE(d.message.ok());
+  EXPECT_EQ(d.message.error(), "message of 5000000 bytes is over max_message_bytes (150)");
+}
+
 TEST_F(Decode, RejectsBlankLinesGracefully) {
   for (const char* blank : {"", " ", "\t \r", "\r\n"}) {
     DecodedLine d = decode(blank);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,8 +26,9 @@ std::unique_ptr<MockCluster> start_cluster() {
 }
 
 // Reads `count` messages (at most 20 s) from every partition of `topic`.
-std::vector<ConsumedMessage> read_all(const std::string& bootstrap, const std::string& topic, std::size_t count) {
-  auto reader = Reader::create({.brokers = bootstrap}).value();
+std::vector<ConsumedMessage> read_all(const std::string& bootstrap, const std::string& topic, std::size_t count,
+                                      std::size_t value_bytes_max = SIZE_MAX) {
+  auto reader = Reader::create({.brokers = bootstrap, .value_bytes_max = value_bytes_max}).value();
   std::vector<std::pair<TopicPartition, std::int64_t>> from;
   for (int p = 0; p < kPartitions; ++p) from.push_back({{topic, p}, 0});
   EXPECT_TRUE(reader->assign(from));
@@ -69,6 +71,23 @@ TEST(Kafka, DeliveriesCarryTokensAndMessagesKeepKeysAndHeaders) {
       EXPECT_TRUE(m.headers.empty());
     }
   }
+}
+
+// contract 6: an oversized input is rejected unread; the consumer copies no more of it than
+// the codec needs to tell (paydistd: max_message_bytes + 1), and keeps its real size.
+TEST(Kafka, AConsumerCopiesAtMostValueBytesMaxAndKeepsTheRealSize) {
+  auto cluster = start_cluster();
+  auto producer = Producer::create({.brokers = cluster->bootstrap()}, Idempotence::on, [](const Delivery&) {}).value();
+  const std::string big(100'000, 'x');
+  ASSERT_TRUE(producer->produce({.topic = "paydist.events", .partition = 0, .value = big}));
+  ASSERT_TRUE(producer->produce({.topic = "paydist.events", .partition = 0, .value = "small"}));
+  ASSERT_TRUE(producer->flush(10s));
+  const std::vector<ConsumedMessage> got = read_all(cluster->bootstrap(), "paydist.events", 2, 1025);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].value, std::string(1025, 'x'));
+  EXPECT_EQ(got[0].value_bytes, 100'000u);
+  EXPECT_EQ(got[1].value, "small");
+  EXPECT_EQ(got[1].value_bytes, 5u);
 }
 
 TEST(Kafka, SameKeyAlwaysGoesToTheSamePartition) {

@@ -313,6 +313,27 @@ TEST_F(DaemonTest, ClockSourceMovesEveryPartitionToToday) {
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
 }
 
+// contract 6: a Kafka message over max_message_bytes is rejected unread, by its real size
+// (the consumer copies only max_message_bytes + 1 bytes of it), and the next one applies.
+TEST_F(DaemonTest, AnOversizedKafkaMessageIsRejectedByItsSize) {
+  std::ofstream(dir_ / "paydist.toml", std::ios::app) << "[rules]\nmax_message_bytes = 1024\n";
+  const fs::path events = dir_ / "oversized.jsonl";
+  std::ofstream(events)
+      << R"({"type":"payment","event_id":"E1","account_id":"ACC1","payment_id":"P1","amount":"1.00","received_date":"2026-01-05","method":"eft","pad":")"
+      << std::string(200'000, 'x') << "\"}\n"
+      << R"({"type":"payment","event_id":"E2","account_id":"ACC1","payment_id":"P2","amount":"1.00","received_date":"2026-01-05","method":"eft"})"
+      << "\n";
+  start_daemon();
+  feed(events);
+  ASSERT_TRUE(eventually(60s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  const std::vector<std::string> rejects = topic_values("paydist.rejects");
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_NE(rejects[0].find("message of 200141 bytes is over max_message_bytes (1024)"), std::string::npos)
+      << rejects[0].substr(0, 300);
+  EXPECT_EQ(topic_values("paydist.distributions").size(), 1u);
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
+}
+
 // Extra input topics: payments and returns arrive on their own topic, co-partitioned with
 // paydist.events, and every message carries the time it was sent. The daemon merges the two
 // by timestamp, so it gives exactly what replay gives for the lines in time order, also
