@@ -13,7 +13,7 @@ packages=(
   libsystemd-dev systemd
   libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev   # clang 14 and its libFuzzer/sanitizer runtimes (tests/fuzz, -fsanitize=fuzzer)
   time
   gnuplot-nox
 )

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the whole check, as CI runs it (.ci/run). Installs the Debian 12 packages,
 # builds Release in build/ and runs every test, then builds the Asan type (AddressSanitizer +
-# UndefinedBehaviorSanitizer) in build-asan/ and runs every test again. Exits non-zero
-# unless both pass. From a clean tree: about 17 CPU-minutes, so about 10 minutes on an idle
-# 2-core machine (22 minutes measured on a 2-core machine shared with other builds).
+# UndefinedBehaviorSanitizer) in build-asan/ and runs every test again, then builds the
+# libFuzzer targets with clang in build-fuzz/ and runs `ctest -L fuzz` (each target for
+# PAYDIST_FUZZ_SECONDS, default 45, plus every regression input; tests/fuzz/README.md).
+# Exits non-zero unless all three pass. From a clean tree: about 17 CPU-minutes for the
+# first two stages, so about 10 minutes on an idle 2-core machine (22 minutes measured on a
+# 2-core machine shared with other builds); the fuzz stage adds about 3 minutes (clang
+# build of the targets about 2, fuzzing under 1).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs="${PAYDIST_JOBS:-2}"
 build="${PAYDIST_BUILD_DIR:-build}"            # overridable so a developer can keep their own
 build_asan="${PAYDIST_ASAN_BUILD_DIR:-build-asan}"
+build_fuzz="${PAYDIST_FUZZ_BUILD_DIR:-build-fuzz}"
+fuzz_seconds="${PAYDIST_FUZZ_SECONDS:-45}"
 started=$(date +%s)
 
 section() {
@@ -39,11 +45,28 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 asan_status=0
 ctest --test-dir "$build_asan" --output-on-failure -j"$jobs" || asan_status=$?
 
+section "Fuzz: configure and build the fuzz targets (clang) in $build_fuzz/"
+# Only the three targets and the libraries they link; every one instrumented (libFuzzer,
+# ASan, UBSan). The gcc builds above are not touched.
+cmake -S . -B "$build_fuzz" -DCMAKE_CXX_COMPILER=clang++ -DPAYDIST_FUZZ=ON -DPAYDIST_BUILD_TESTS=OFF \
+  -DPAYDIST_BUILD_BENCH=OFF -DPAYDIST_FUZZ_SECONDS="$fuzz_seconds"
+cmake --build "$build_fuzz" -j"$jobs" --target paydist_fuzz_targets
+
+section "Fuzz: ctest -L fuzz (${fuzz_seconds}s per target, and the regression inputs)"
+# The three targets side by side: each runs for a wall-clock time, so this bounds the stage.
+fuzz_status=0
+ctest --test-dir "$build_fuzz" -L fuzz --output-on-failure -j3 || fuzz_status=$?
+# What each target did: libFuzzer's final count, from CTest's log.
+awk '/ Test: fuzz_.*_run$/ { target = $NF }
+     /^stat::number_of_executed_units/ && target { print target ": " $2 " inputs"; target = "" }' \
+  "$build_fuzz/Testing/Temporary/LastTest.log" || true
+
 section "summary"
 # The crash campaign's tally (tests/crash/), from the Release run's log.
 grep -h '^crash-campaign:' "$build"/Testing/Temporary/LastTest*.log 2>/dev/null | tail -1 || true
 verdict() { [ "$1" -eq 0 ] && echo "passed" || echo "FAILED (ctest exit $1)"; }
 echo "Release tests: $(verdict "$release_status")"
 echo "Asan tests:    $(verdict "$asan_status")"
+echo "Fuzz tests:    $(verdict "$fuzz_status")"
 echo "total time:    $(( $(date +%s) - started ))s"
-[ "$release_status" -eq 0 ] && [ "$asan_status" -eq 0 ]
+[ "$release_status" -eq 0 ] && [ "$asan_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ]
