@@ -556,7 +556,7 @@ void Decoder::Impl::decode(std::string_view line, std::size_t size_as_sent, Deco
     // Grow geometrically too (up to the largest line allowed), so that slowly growing
     // lines do not reallocate each time.
     const std::size_t capacity = std::max(line.size(), std::min(2 * parser.capacity(), rules.max_message_bytes));
-    if (auto e = parser.allocate(capacity, parser.max_depth()))
+    if (auto e = parser.allocate(capacity, codec_raw::kParserMaxDepth))
       return reject(fmt::format("cannot parse: {}", simdjson::error_message(e)));
   }
   raw.clear();

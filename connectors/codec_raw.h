@@ -28,6 +28,13 @@ namespace sj = simdjson::ondemand;
 // top-level value is level 1, so 64 nested containers (the message object included) are
 // accepted and a 65th is rejected.
 inline constexpr int kMaxJsonDepth = 64;
+// simdjson's own bound, set explicitly instead of its default of 1024. On Demand checks it
+// only in development builds of simdjson (SIMDJSON_DEVELOPMENT_CHECKS), so the reader below
+// enforces kMaxJsonDepth itself, with its reason. The iterator goes one level below the
+// deepest container the reader enters: with the bound at kMaxJsonDepth a development build
+// asserted on 64 levels; at kMaxJsonDepth + 1 it accepts 64 and the reader rejects 65
+// (tried with SIMDJSON_DEVELOPMENT_CHECKS=1, simdjson 3.0.1).
+inline constexpr std::size_t kParserMaxDepth = kMaxJsonDepth + 1;
 
 // Objects with up to this many keys are checked for duplicates pairwise; larger ones by
 // sorting a copy of their keys.

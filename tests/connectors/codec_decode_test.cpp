@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "connectors/codec.h"
+#include "connectors/codec_raw.h"
 
 namespace paydist {
 namespace {
@@ -599,6 +600,10 @@ TEST_F(Decode, Accepts64NestedLevelsAndRejects65) {
   accepted<Payment>(with_extra(nested_arrays(63)));
   malformed(with_extra(nested_arrays(64)), "nesting deeper than 64 levels");
 }
+
+// The depth bound is ours (contract 6), and simdjson's parser is told a matching one rather
+// than its default 1024 (codec_raw.h, kParserMaxDepth).
+static_assert(codec_raw::kParserMaxDepth == codec_raw::kMaxJsonDepth + 1);
 
 TEST_F(Decode, CountsObjectsAndArraysAlikeForDepth) {
   std::string mixed_64;  // 63 levels inside the message: objects and arrays alternating
