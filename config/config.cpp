@@ -133,6 +133,11 @@ const std::vector<RuleKey>& rule_keys() {
       {"no_arrangement_threshold", "a money string of 0.00 or more, like \"1500.00\"", apply_threshold},
       integer_key("max_instalments", &Rules::max_instalments, 1, 100'000),
       integer_key("max_message_bytes", &Rules::max_message_bytes, 1024, 64 << 20),
+      integer_key("max_obligations_per_account", &Rules::max_obligations_per_account, 1, 1'000'000),
+      integer_key("max_arrangements_per_account", &Rules::max_arrangements_per_account, 1, 1'000'000),
+      // Payment parts index an account's payments with 32 bits (core/account.h): far above.
+      integer_key("max_payments_per_account", &Rules::max_payments_per_account, 1, 10'000'000),
+      integer_key("max_pending_reviews_per_account", &Rules::max_pending_reviews_per_account, 1, 1'000'000),
   };
   return keys;
 }

@@ -64,7 +64,8 @@ Status handle(Account& account, const ObligationAssessed& m, Context& ctx) {
   if (account.find_obligation(m.obligation_id))
     return reject(fmt::format("obligation \"{}\" already exists (use obligation_adjusted)", m.obligation_id));
   if (account.obligations.size() >= ctx.rules.max_obligations_per_account)
-    return reject(fmt::format("account has the maximum of {} obligations", ctx.rules.max_obligations_per_account));
+    return reject(fmt::format("account has the maximum of {} obligations (max_obligations_per_account)",
+                              ctx.rules.max_obligations_per_account));
   account.obligations.push_back(Obligation{.id = m.obligation_id,
                                            .due_date = m.due_date,
                                            .balance = m.amounts,
@@ -102,7 +103,8 @@ Status handle(Account& account, const ArrangementCreated& m, Context& ctx) {
   if (account.find_arrangement(m.arrangement_id))
     return reject(fmt::format("arrangement \"{}\" already exists", m.arrangement_id));
   if (account.arrangements.size() >= ctx.rules.max_arrangements_per_account)
-    return reject(fmt::format("account has the maximum of {} arrangements", ctx.rules.max_arrangements_per_account));
+    return reject(fmt::format("account has the maximum of {} arrangements (max_arrangements_per_account)",
+                              ctx.rules.max_arrangements_per_account));
   if (Status s = check_coverable(account, m.covered_obligations, nullptr); !s) return Error{s.error()};
   const bool discount = m.kind == ArrangementKind::discount;
   if (discount != m.settlement_amount.has_value())
@@ -207,6 +209,9 @@ Status handle(Account& account, const ArrangementReview& m, Context& ctx) {
     return Ok{};
   }
   if (!ctx.business_date) return reject("an agency review needs a business date (none received yet)");
+  if (account.reviews.size() >= ctx.rules.max_pending_reviews_per_account)
+    return reject(fmt::format("account has the maximum of {} agency reviews waiting (max_pending_reviews_per_account)",
+                              ctx.rules.max_pending_reviews_per_account));
   account.reviews.push_back(
       PendingReview{m.arrangement_id, ctx.business_date->plus_days(ctx.rules.review_notice_days)});
   return Ok{};
@@ -236,7 +241,8 @@ Status handle(Account& account, const Payment& m, Context& ctx) {
   if (m.arrangement_id && !account.find_arrangement(*m.arrangement_id))
     return reject(fmt::format("arrangement \"{}\" does not exist", *m.arrangement_id));
   if (account.payments.size() >= ctx.rules.max_payments_per_account)
-    return reject(fmt::format("account has the maximum of {} payments", ctx.rules.max_payments_per_account));
+    return reject(fmt::format("account has the maximum of {} payments (max_payments_per_account)",
+                              ctx.rules.max_payments_per_account));
   if (!account.credit().checked_add(m.amount)) return reject("payment would overflow the account's credit");
   const auto index = static_cast<std::uint32_t>(account.payments.size());
   account.payments.push_back(PaymentRecord{.id = m.payment_id, .amount = m.amount});

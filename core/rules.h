@@ -18,10 +18,12 @@ struct Rules {
   Money no_arrangement_threshold = Money::from_cents(150'000);
   std::size_t max_instalments = 1000;
   std::size_t max_message_bytes = 1 << 20;
-  // Bounds that keep one account's record finite (not in the contract; see docs/rules.md).
+  // Bounds that keep one account's record finite (not in the contract; docs/decisions.md,
+  // "Per-account bounds"): a message that would pass one is rejected, naming it.
   std::size_t max_obligations_per_account = 10'000;
   std::size_t max_arrangements_per_account = 1'000;
   std::size_t max_payments_per_account = 100'000;
+  std::size_t max_pending_reviews_per_account = 1'000;  // agency reviews waiting for their date
 };
 
 }  // namespace paydist

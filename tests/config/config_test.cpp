@@ -72,8 +72,16 @@ TEST(Config, ExampleFileLoadsToExactlyTheDefaults) {
   EXPECT_EQ(config->http.listen, defaults_all.http.listen);
   EXPECT_EQ(config->business_date.source, defaults_all.business_date.source);
   EXPECT_EQ(config->business_date.time_zone, defaults_all.business_date.time_zone);
+  // The per-account bounds (docs/decisions.md), spelled out.
+  EXPECT_EQ(config->rules.max_obligations_per_account, 10'000u);
+  EXPECT_EQ(config->rules.max_arrangements_per_account, 1'000u);
+  EXPECT_EQ(config->rules.max_payments_per_account, 100'000u);
+  EXPECT_EQ(config->rules.max_pending_reviews_per_account, 1'000u);
   const Rules defaults;
   EXPECT_EQ(config->rules.max_obligations_per_account, defaults.max_obligations_per_account);
+  EXPECT_EQ(config->rules.max_arrangements_per_account, defaults.max_arrangements_per_account);
+  EXPECT_EQ(config->rules.max_payments_per_account, defaults.max_payments_per_account);
+  EXPECT_EQ(config->rules.max_pending_reviews_per_account, defaults.max_pending_reviews_per_account);
 }
 
 TEST(Config, ReadsEveryRulesKey) {
@@ -85,6 +93,10 @@ review_notice_days = 30
 no_arrangement_threshold = "2000.50"
 max_instalments = 52
 max_message_bytes = 65536
+max_obligations_per_account = 20
+max_arrangements_per_account = 3
+max_payments_per_account = 500
+max_pending_reviews_per_account = 2
 )");
   EXPECT_EQ(config.rules.currency, "NZD");
   EXPECT_EQ(config.rules.cash_grace_days, 10);
@@ -93,6 +105,10 @@ max_message_bytes = 65536
   EXPECT_EQ(config.rules.no_arrangement_threshold.cents(), 200'050);
   EXPECT_EQ(config.rules.max_instalments, 52u);
   EXPECT_EQ(config.rules.max_message_bytes, 65'536u);
+  EXPECT_EQ(config.rules.max_obligations_per_account, 20u);
+  EXPECT_EQ(config.rules.max_arrangements_per_account, 3u);
+  EXPECT_EQ(config.rules.max_payments_per_account, 500u);
+  EXPECT_EQ(config.rules.max_pending_reviews_per_account, 2u);
 }
 
 TEST(Config, UnsetKeysKeepTheirDefaults) {
@@ -114,7 +130,11 @@ TEST(Config, IntegerKeysAcceptTheirBounds) {
   struct Bound { const char* key; std::int64_t min, max; };
   for (const Bound& b : {Bound{"cash_grace_days", 0, 3650}, Bound{"dd_return_grace_days", 0, 3650},
                          Bound{"review_notice_days", 0, 3650}, Bound{"max_instalments", 1, 100000},
-                         Bound{"max_message_bytes", 1024, 67108864}}) {
+                         Bound{"max_message_bytes", 1024, 67108864},
+                         Bound{"max_obligations_per_account", 1, 1000000},
+                         Bound{"max_arrangements_per_account", 1, 1000000},
+                         Bound{"max_payments_per_account", 1, 10000000},
+                         Bound{"max_pending_reviews_per_account", 1, 1000000}}) {
     SCOPED_TRACE(b.key);
     parse_ok("[rules]\n" + std::string(b.key) + " = " + std::to_string(b.min) + "\n");
     parse_ok("[rules]\n" + std::string(b.key) + " = " + std::to_string(b.max) + "\n");
@@ -143,6 +163,14 @@ TEST(Config, IntegerKeysRejectOutOfRangeNamingFileKeyAndValue) {
   EXPECT_EQ(rules_error("max_message_bytes = 9223372036854775807"),
             "paydist.toml: rules.max_message_bytes: expected an integer from 1024 to 67108864, "
             "got 9223372036854775807");
+  EXPECT_EQ(rules_error("max_obligations_per_account = 0"),
+            "paydist.toml: rules.max_obligations_per_account: expected an integer from 1 to 1000000, got 0");
+  EXPECT_EQ(rules_error("max_arrangements_per_account = 1000001"),
+            "paydist.toml: rules.max_arrangements_per_account: expected an integer from 1 to 1000000, got 1000001");
+  EXPECT_EQ(rules_error("max_payments_per_account = 10000001"),
+            "paydist.toml: rules.max_payments_per_account: expected an integer from 1 to 10000000, got 10000001");
+  EXPECT_EQ(rules_error("max_pending_reviews_per_account = -1"),
+            "paydist.toml: rules.max_pending_reviews_per_account: expected an integer from 1 to 1000000, got -1");
 }
 
 TEST(Config, IntegerKeysRejectOtherTypes) {
@@ -197,9 +225,7 @@ TEST(Config, UnknownRulesKeyIsAnErrorNamingIt) {
   const std::string error = rules_error("cash_grace_day = 14");
   EXPECT_EQ(error.rfind("paydist.toml: rules.cash_grace_day: unknown key (known keys: currency, ", 0), 0u) << error;
   EXPECT_NE(error.find("max_message_bytes"), std::string::npos) << error;
-  // Keys the engine has but the contract does not make configurable are unknown too.
-  EXPECT_NE(rules_error("max_obligations_per_account = 5").find("rules.max_obligations_per_account: unknown key"),
-            std::string::npos);
+  EXPECT_NE(error.find("max_pending_reviews_per_account"), std::string::npos) << error;
   EXPECT_NE(parse_error("[rules.extra]\nx = 1\n").find("rules.extra: unknown key"), std::string::npos);
 }
 

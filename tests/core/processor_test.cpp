@@ -202,15 +202,30 @@ TEST(RejectedMessage, AccountBoundsFromRulesAreEnforced) {
   rules.max_obligations_per_account = 2;
   rules.max_arrangements_per_account = 1;
   rules.max_payments_per_account = 2;
+  rules.max_pending_reviews_per_account = 2;
   Stream s{rules};
+  s.ok(bd("2026-03-01"));
   s.ok(assess("A", "O1", "2026-06-30", {.tax = "100.00"}));
   s.ok(assess("A", "O2", "2026-06-30", {.tax = "100.00"}));
-  s.reject(assess("A", "O3", "2026-06-30", {.tax = "100.00"}));
+  EXPECT_EQ(s.reject(assess("A", "O3", "2026-06-30", {.tax = "100.00"})),
+            "account has the maximum of 2 obligations (max_obligations_per_account)");
   s.ok(cash("A", "R1", {"O1"}, {{"2026-03-10", "100.00"}}));
-  s.reject(cash("A", "R2", {"O2"}, {{"2026-03-10", "100.00"}}));
+  EXPECT_EQ(s.reject(cash("A", "R2", {"O2"}, {{"2026-03-10", "100.00"}})),
+            "account has the maximum of 1 arrangements (max_arrangements_per_account)");
   s.ok(pay("A", "P1", "1.00"));
   s.ok(pay("A", "P2", "1.00"));
-  s.reject(pay("A", "P3", "1.00"));
+  EXPECT_EQ(s.reject(pay("A", "P3", "1.00")), "account has the maximum of 2 payments (max_payments_per_account)");
+  // Agency reviews wait for their notice period: at most two at a time; customer reviews
+  // fire at once and keep nothing.
+  s.ok(review("A", "R1", RequestedBy::agency));
+  s.ok(review("A", "R1", RequestedBy::agency));
+  EXPECT_EQ(s.reject(review("A", "R1", RequestedBy::agency)),
+            "account has the maximum of 2 agency reviews waiting (max_pending_reviews_per_account)");
+  s.ok(review("A", "R1", RequestedBy::customer));
+  s.ok(bd("2026-03-29"));  // both fire (request date + 28 days): room again
+  s.ok(review("A", "R1", RequestedBy::agency));
+  // Other accounts have bounds of their own.
+  s.ok(assess("B", "O3", "2026-06-30", {.tax = "100.00"}));
 }
 
 TEST(ActivityIds, AreUniqueAndTheSameStreamGivesTheSameIds) {

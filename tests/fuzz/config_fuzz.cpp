@@ -29,8 +29,10 @@ void check_ranges(const Config& c) {
   PAYDIST_FUZZ_CHECK(r.max_message_bytes >= 1024 && r.max_message_bytes <= (64u << 20), "max_message_bytes {}",
                      r.max_message_bytes);
   PAYDIST_FUZZ_CHECK(r.max_obligations_per_account >= 1 && r.max_arrangements_per_account >= 1 &&
-                         r.max_payments_per_account >= 1,
+                         r.max_payments_per_account >= 1 && r.max_pending_reviews_per_account >= 1,
                      "a per-account bound of 0");
+  PAYDIST_FUZZ_CHECK(r.max_payments_per_account <= 10'000'000, "max_payments_per_account {}",
+                     r.max_payments_per_account);
   PAYDIST_FUZZ_CHECK(c.history.entries_per_account <= 100'000, "entries_per_account {}",
                      c.history.entries_per_account);
   PAYDIST_FUZZ_CHECK(c.kafka.embedded_partitions >= 1 && c.kafka.embedded_partitions <= 1024,

@@ -214,13 +214,26 @@ std::optional<Applied> apply_line(Processor& processor, const DecodedLine& decod
   return std::move(*applied);
 }
 
+// The per-account bounds and the schedule length are configuration: small ones here, so
+// that a stream of a few kilobytes reaches them (and long schedules do not make every
+// account copy slow). The contract's defaults are the message target's.
+Rules engine_rules() {
+  Rules rules;
+  rules.max_instalments = 60;
+  rules.max_obligations_per_account = 8;
+  rules.max_arrangements_per_account = 6;
+  rules.max_payments_per_account = 24;
+  rules.max_pending_reviews_per_account = 4;
+  return rules;
+}
+
 }  // namespace
 }  // namespace paydist::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace paydist;
   using namespace paydist::fuzz;
-  static const Rules rules;
+  static const Rules rules = engine_rules();
   static Decoder decoder{rules};
   const std::string_view input{reinterpret_cast<const char*>(data), size};
 
