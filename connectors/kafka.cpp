@@ -16,6 +16,12 @@
 
 #include <fmt/format.h>
 
+// A ThreadSanitizer build needs kafka_tsan.cpp in every program that uses librdkafka.
+#if defined(__SANITIZE_THREAD__)
+extern "C" int paydist_kafka_tsan_anchor;
+[[gnu::used]] static int* const kafka_tsan_anchor = &paydist_kafka_tsan_anchor;
+#endif
+
 namespace paydist::kafka {
 namespace {
 

@@ -3,8 +3,10 @@
 # builds Release in build/ and runs every test, then builds the Asan type (AddressSanitizer +
 # UndefinedBehaviorSanitizer) in build-asan/ and runs every test again, then builds the
 # libFuzzer targets with clang in build-fuzz/ and runs `ctest -L fuzz` (each target for
-# PAYDIST_FUZZ_SECONDS, default 45, plus every regression input; tests/fuzz/README.md).
-# Exits non-zero unless all three pass. From a clean tree: about 17 CPU-minutes for the
+# PAYDIST_FUZZ_SECONDS, default 45, plus every regression input; tests/fuzz/README.md), then
+# builds the Tsan type (ThreadSanitizer) in build-tsan/ and runs the tests of the threaded
+# parts under it (the Kafka clients, replay's reader and committer threads, paydistd).
+# Exits non-zero unless all four pass. From a clean tree: about 17 CPU-minutes for the
 # first two stages, so about 10 minutes on an idle 2-core machine (22 minutes measured on a
 # 2-core machine shared with other builds); the fuzz stage adds about 3 minutes (clang
 # build of the targets about 2, fuzzing under 1).
@@ -16,6 +18,11 @@ build="${PAYDIST_BUILD_DIR:-build}"            # overridable so a developer can 
 build_asan="${PAYDIST_ASAN_BUILD_DIR:-build-asan}"
 build_fuzz="${PAYDIST_FUZZ_BUILD_DIR:-build-fuzz}"
 fuzz_seconds="${PAYDIST_FUZZ_SECONDS:-45}"
+build_tsan="${PAYDIST_TSAN_BUILD_DIR:-build-tsan}"
+# The suites that run threads of ours or librdkafka's: the Kafka clients and mock broker,
+# file replay (read-ahead and committer threads, and its crash test), paydistd (spawned from
+# this build, so instrumented too).
+tsan_tests='^(Kafka|FileReplayTest|AtEachStage/FileReplayCrashTest|DaemonTest)\.'
 started=$(date +%s)
 
 section() {
@@ -61,6 +68,17 @@ awk '/ Test: fuzz_.*_run$/ { target = $NF }
      /^stat::number_of_executed_units/ && target { print target ": " $2 " inputs"; target = "" }' \
   "$build_fuzz/Testing/Temporary/LastTest.log" || true
 
+section "Tsan: configure and build the threaded parts in $build_tsan/"
+cmake -S . -B "$build_tsan" -DCMAKE_BUILD_TYPE=Tsan -DPAYDIST_BUILD_BENCH=OFF
+cmake --build "$build_tsan" -j"$jobs" --target paydist paydistd connectors_tests integration_tests
+
+section "Tsan: tests of the threaded parts"
+# halt_on_error: a report fails the test, in the test program or in a paydistd it runs.
+# tests/tsan.supp says why librdkafka's internals are left out.
+tsan_status=0
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+  ctest --test-dir "$build_tsan" -R "$tsan_tests" --output-on-failure -j"$jobs" || tsan_status=$?
+
 section "summary"
 # The crash campaign's tally (tests/crash/), from the Release run's log.
 grep -h '^crash-campaign:' "$build"/Testing/Temporary/LastTest*.log 2>/dev/null | tail -1 || true
@@ -68,5 +86,6 @@ verdict() { [ "$1" -eq 0 ] && echo "passed" || echo "FAILED (ctest exit $1)"; }
 echo "Release tests: $(verdict "$release_status")"
 echo "Asan tests:    $(verdict "$asan_status")"
 echo "Fuzz tests:    $(verdict "$fuzz_status")"
+echo "Tsan tests:    $(verdict "$tsan_status")"
 echo "total time:    $(( $(date +%s) - started ))s"
-[ "$release_status" -eq 0 ] && [ "$asan_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ]
+[ "$release_status" -eq 0 ] && [ "$asan_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$tsan_status" -eq 0 ]
