@@ -50,6 +50,9 @@ constexpr std::size_t kRecoveryChunk = 10'000;
 // How often delivered outputs are acknowledged in the state when no batch carries them.
 constexpr auto kIdleAcknowledgeInterval = std::chrono::seconds{1};
 constexpr std::int64_t kUnknownPosition = -1;
+// At shutdown, the longest wait for the broker to let this member leave the group (a
+// broker that is away cannot; the group then drops the member at its session timeout).
+constexpr auto kLeaveGroupTimeout = std::chrono::milliseconds{1'000};
 // How often the clock is read for [business_date] source = "clock".
 constexpr auto kClockCheckInterval = std::chrono::seconds{1};
 // While the client reports broker trouble, a metadata request this often says when it ends.
@@ -326,6 +329,7 @@ void Service::Impl::on_delivery(const kafka::Delivery& d) {
     return;
   }
   broker_trouble = false;
+  if (d.offset < 0) log.warn(fmt::format("DBG delivered without offset: seq {} partition {}", d.token, d.partition));
   if (it == in_flight.end()) return;
   ++metrics.outputs_delivered[output_names[static_cast<std::size_t>(it->second)]];
   in_flight.erase(it);
@@ -643,7 +647,7 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   Impl& s = *impl_;
   if (s.batch)
     if (Status c = s.commit_batch(); !c) return c;
-  if (s.consumer) s.consumer->close();  // its revoke handler finds no batch open
+  if (s.consumer) s.consumer->close(kLeaveGroupTimeout);  // its revoke handler finds no batch open
   Status flushed = s.producer->flush(flush_timeout);
   s.producer->poll(std::chrono::milliseconds{0});
   if (s.acknowledged_through() > s.acknowledged_in_state) {
