@@ -329,7 +329,6 @@ void Service::Impl::on_delivery(const kafka::Delivery& d) {
     return;
   }
   broker_trouble = false;
-  if (d.offset < 0) log.warn(fmt::format("DBG delivered without offset: seq {} partition {}", d.token, d.partition));
   if (it == in_flight.end()) return;
   ++metrics.outputs_delivered[output_names[static_cast<std::size_t>(it->second)]];
   in_flight.erase(it);
