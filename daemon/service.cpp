@@ -171,6 +171,7 @@ Result<std::unique_ptr<Service>> Service::start(const Config& config, ServiceLog
   auto impl = std::make_unique<Impl>(config, std::move(log));
   StoreOptions store_options;
   store_options.history_entries_per_account = config.history.entries_per_account;
+  store_options.initial_map_bytes = static_cast<std::size_t>(config.state.initial_map_mb) << 20;
   Result<std::unique_ptr<StateStore>> store = StateStore::open(config.state.dir, store_options);
   if (!store) return Error{fmt::format("state {}: {}", config.state.dir, store.error())};
   impl->store = std::move(*store);

@@ -5,8 +5,11 @@
 // (checked against `paydist replay` of the same file).
 #include <librdkafka/rdkafka.h>
 
+#include <sys/stat.h>
+
 #include "connectors/codec.h"
 #include "tests/integration/daemon_fixture.h"
+#include "tests/support/raw_lmdb.h"
 
 namespace paydist::integration {
 namespace {
@@ -185,6 +188,91 @@ TEST_F(BrokerFaultTest, SigtermWhileTheBrokerIsDownStopsInTimeAndARestartLosesNo
   ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
   expect_same_as_replay(events, kInspectEvery);
+}
+
+
+// Faults of the state directory, with `paydist broker` as a process (DaemonTest).
+class StateFaultTest : public DaemonTest {
+ protected:
+  // Runs the daemon over `events` to its end and stops it cleanly: a state to damage.
+  void run_to_the_end(const fs::path& events) {
+    start_daemon();
+    feed(events);
+    ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+    ASSERT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+  }
+  // Starts paydistd on the damaged state and waits for it to end by itself.
+  std::optional<int> start_and_wait_for_exit() {
+    daemon_ = Child::spawn({kDaemon, "--config", (dir_ / "paydist.toml").string()},
+                           dir_ / fmt::format("daemon{}", ++starts_));
+    return daemon_.wait_for(60s);
+  }
+  static int lines_containing(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (const std::string& line : split_lines(text)) n += line.find(what) != std::string::npos ? 1 : 0;
+    return n;
+  }
+};
+
+// An initial LMDB map of 1 MiB, far less than the stream's state: every MDB_MAP_FULL grows
+// the map and retries the batch, and the result is what replay gives.
+TEST_F(StateFaultTest, ATinyInitialMapGrowsAndTheResultIsWhatReplayGives) {
+  write_config("", "state", "", "initial_map_mb = 1");
+  const fs::path events = generate(1500, 40, 66);
+  run_to_the_end(events);
+  EXPECT_GT(fs::file_size(state_ / "data.mdb"), std::uintmax_t{1} << 20) << "the state never outgrew the initial map";
+  expect_same_as_replay(events, kInspectEvery);
+}
+
+// A truncated record (an input offset of 3 bytes instead of 8) is found when the daemon
+// starts and reads its offsets: it stops with one line naming the database and the key,
+// never skipping the record or starting the partition from somewhere else.
+TEST_F(StateFaultTest, ATruncatedRecordStopsTheDaemonNamingTheKey) {
+  const fs::path events = generate(60, 20, 67);
+  run_to_the_end(events);
+  const std::string key = std::string{"paydist.events"} + std::string(1, '\0') + std::string(4, '\0');
+  ASSERT_EQ(testing::raw_lmdb_get(state_, "offsets", key).size(), 8u) << "partition 0's offset is not where expected";
+  testing::raw_lmdb_put(state_, "offsets", key, std::string_view{"\0\0\1", 3});
+  const std::optional<int> status = start_and_wait_for_exit();
+  ASSERT_TRUE(status) << "paydistd kept running on a corrupt state: " << daemon_.err();
+  EXPECT_NE(*status, 0);
+  const std::string line = R"(state store failure in database 'offsets' at key "paydist.events\x00\x00\x00\x00\x00": offset of the wrong length)";
+  EXPECT_EQ(lines_containing(daemon_.err(), line), 1) << daemon_.err();
+}
+
+// A corrupt account record: the daemon stops when a message for that account comes, naming
+// the key, and has not published anything for it.
+TEST_F(StateFaultTest, ACorruptAccountRecordStopsTheDaemonNamingTheKey) {
+  const fs::path events = generate(60, 20, 68);
+  run_to_the_end(events);
+  const std::string account = "A0000007";
+  ASSERT_FALSE(testing::raw_lmdb_get(state_, "accounts", account).empty()) << "no account " << account;
+  testing::raw_lmdb_put(state_, "accounts", account, std::string_view{"\1A\2A", 4});  // cut short inside the id
+  const fs::path more = dir_ / "more.jsonl";
+  std::ofstream(more) << R"({"type":"payment","event_id":"corrupt-1","account_id":"A0000007","payment_id":"CORRUPT1","amount":"10.00","received_date":"2026-01-20","method":"bpay"})"
+                      << "\n";
+  start_daemon();
+  ASSERT_TRUE(wait_assigned()) << daemon_.err();
+  feed(more);
+  ASSERT_TRUE(daemon_.wait_for(60s)) << "paydistd kept running on a corrupt account: " << daemon_.err();
+  EXPECT_EQ(lines_containing(daemon_.err(), R"(state store failure in database 'accounts' at key "A0000007")"), 1)
+      << daemon_.err();
+  EXPECT_EQ(testing::raw_lmdb_get(state_, "accounts", account), std::string("\1A\2A", 4)) << "the record was rewritten";
+}
+
+// A state directory written by a newer paydist (format version 99) is refused at start
+// with one line saying so; the state is left as it was.
+TEST_F(StateFaultTest, AStateOfANewerFormatIsRefused) {
+  const fs::path events = generate(60, 20, 69);
+  run_to_the_end(events);
+  const char version[] = {0, 0, 0, 99};
+  testing::raw_lmdb_put(state_, "meta", "format_version", std::string_view{version, sizeof version});
+  const std::optional<int> status = start_and_wait_for_exit();
+  ASSERT_TRUE(status) << daemon_.err();
+  EXPECT_EQ(*status, 1) << daemon_.err();
+  EXPECT_EQ(lines_containing(daemon_.err(), "was written by format version 99; this paydist reads up to"), 1)
+      << daemon_.err();
+  EXPECT_EQ(testing::raw_lmdb_get(state_, "meta", "format_version"), std::string(version, sizeof version));
 }
 
 }  // namespace
