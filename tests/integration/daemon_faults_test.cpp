@@ -5,6 +5,11 @@
 // (checked against `paydist replay` of the same file).
 #include <librdkafka/rdkafka.h>
 
+#include <fcntl.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
 #include <sys/stat.h>
 
 #include "connectors/codec.h"
@@ -273,6 +278,80 @@ TEST_F(StateFaultTest, AStateOfANewerFormatIsRefused) {
   EXPECT_EQ(lines_containing(daemon_.err(), "was written by format version 99; this paydist reads up to"), 1)
       << daemon_.err();
   EXPECT_EQ(testing::raw_lmdb_get(state_, "meta", "format_version"), std::string(version, sizeof version));
+}
+
+
+// The state directory on a tmpfs of its own, unmounted (lazily: paydistd may still hold
+// its files) at scope end.
+class SmallTmpfs {
+ public:
+  SmallTmpfs(const fs::path& dir, const std::string& size) : dir_(dir) {
+    fs::create_directories(dir);
+    const std::string options = "size=" + size + ",mode=0700";
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0)
+      mounted_ = true;
+    else
+      error_ = std::strerror(errno);
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+  // Writes `file` until the file system is full; its size.
+  static std::uintmax_t fill(const fs::path& file) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) return 0;
+    const std::string chunk(64 * 1024, 'x');
+    std::uintmax_t written = 0;
+    for (ssize_t n; (n = ::write(fd, chunk.data(), chunk.size())) > 0;) written += static_cast<std::uintmax_t>(n);
+    ::close(fd);
+    return written;
+  }
+
+ private:
+  fs::path dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// The state's file system fills up while messages come: paydistd stops consuming (one
+// clear line, /readyz failing), neither dies nor loses anything, and carries on once
+// space returns, ending with exactly what replay gives.
+TEST_F(StateFaultTest, AFullDiskStopsConsumptionUntilSpaceReturnsAndLosesNothing) {
+  // Needs mount(2) (root or CAP_SYS_ADMIN), as in this project's CI containers.
+  SmallTmpfs tmpfs(state_, "24m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs for the state (" << tmpfs.error() << "): needs root";
+  const fs::path events = generate(1500, 40, 72), first = dir_ / "first.jsonl", rest = dir_ / "rest.jsonl";
+  const std::vector<std::string> lines = split_lines(read_text(events));
+  std::ofstream(first) << fmt::format("{}\n", fmt::join(lines.begin(), lines.begin() + lines.size() / 10, "\n"));
+  std::ofstream(rest) << fmt::format("{}\n", fmt::join(lines.begin() + lines.size() / 10, lines.end(), "\n"));
+  start_daemon();
+  feed(first);
+  ASSERT_TRUE(eventually(60s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  ASSERT_EQ(http_get(port_, "/readyz").first, 200);
+  const fs::path filler = state_ / "filler";
+  ASSERT_GT(SmallTmpfs::fill(filler), 0u);
+  feed(rest);
+  ASSERT_TRUE(eventually(60s, [&] { return daemon_.err().find("No space left on device") != std::string::npos; }))
+      << "the daemon never hit the full disk: " << daemon_.err();
+  EXPECT_EQ(lines_containing(daemon_.err(), "consumption stopped until the state can be committed"), 1) << daemon_.err();
+  EXPECT_TRUE(eventually(10s, [&] { return http_get(port_, "/readyz").first == 503; })) << "/readyz still says ready";
+  std::this_thread::sleep_for(3s);  // a few retries, still full
+  EXPECT_FALSE(daemon_.wait_for(0ms)) << "paydistd ended on a full disk: " << daemon_.err();
+  EXPECT_EQ(http_get(port_, "/readyz").first, 503);
+  EXPECT_GT(metric(metrics(), "paydist_consumer_lag"), 0) << "nothing waits: the full disk changed nothing";
+  EXPECT_EQ(metric(metrics(), "paydist_consumption_paused"), 1);
+  fs::remove(filler);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  EXPECT_EQ(http_get(port_, "/readyz").first, 200);
+  EXPECT_EQ(metric(metrics(), "paydist_consumption_paused"), 0);
+  EXPECT_NE(daemon_.err().find("state commits succeed again: consumption resumed"), std::string::npos) << daemon_.err();
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+  expect_same_as_replay(events, kInspectEvery);
 }
 
 }  // namespace
