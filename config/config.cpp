@@ -205,7 +205,10 @@ Key<Target> topic_list_key(std::string_view name, std::vector<std::string> Targe
 }
 
 const std::vector<Key<StateConfig>>& state_keys() {
-  static const std::vector<Key<StateConfig>> keys = {text_key("dir", &StateConfig::dir)};
+  static const std::vector<Key<StateConfig>> keys = {
+      text_key("dir", &StateConfig::dir),
+      integer_key("initial_map_mb", &StateConfig::initial_map_mb, 1, 1 << 20),
+  };
   return keys;
 }
 

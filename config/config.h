@@ -29,6 +29,9 @@ struct HistoryConfig {
 // [state]: where the daemon keeps its LMDB state (paydist replay takes --state instead).
 struct StateConfig {
   std::string dir = "/var/lib/paydist";
+  // LMDB's map at open, in MiB; it grows (doubling) whenever a transaction fills it, so this
+  // only sets where growth starts (small values let tests exercise the growth).
+  std::int64_t initial_map_mb = 1024;
 };
 
 // [kafka], [kafka.topics], [kafka.client]: the daemon's broker, topics and batching.

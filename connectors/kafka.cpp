@@ -30,6 +30,10 @@ constexpr std::size_t kErrorTextBytes = 512;
 constexpr int kQueueFullWaitMs = 100;
 // Brokers of the local mock cluster: one is enough for development and tests.
 constexpr int kMockBrokers = 1;
+// Leaving the group: callbacks are served in slices this long; a consumer destroyed without
+// close() leaves within this bound.
+constexpr int kClosePollMs = 20;
+constexpr int kDestroyCloseTimeoutMs = 1'000;
 
 struct ConfDeleter {
   void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
@@ -131,6 +135,17 @@ void MockCluster::set_brokers_up(bool up) {
     else
       rd_kafka_mock_broker_set_down(cluster_, id);
   }
+}
+
+void MockCluster::push_request_errors(std::int16_t api_key, const std::vector<std::int16_t>& errors) {
+  std::vector<rd_kafka_resp_err_t> codes;
+  codes.reserve(errors.size());
+  for (std::int16_t e : errors) codes.push_back(static_cast<rd_kafka_resp_err_t>(e));
+  rd_kafka_mock_push_request_errors_array(cluster_, api_key, codes.size(), codes.data());
+}
+
+void MockCluster::set_round_trip(std::chrono::milliseconds rtt) {
+  for (int id = 1; id <= kMockBrokers; ++id) rd_kafka_mock_broker_set_rtt(cluster_, id, static_cast<int>(rtt.count()));
 }
 
 // --- Producer --------------------------------------------------------------------------
@@ -322,6 +337,7 @@ struct GroupConsumer::Impl {
   std::set<TopicPartition> assigned;
   std::string last_error;  // from the error callback, handed out by the next poll()
   std::size_t value_bytes_max = SIZE_MAX;
+  rd_kafka_queue_t* close_queue = nullptr;  // once close() began
 };
 
 namespace {
@@ -381,7 +397,12 @@ GroupConsumer::GroupConsumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 
 GroupConsumer::~GroupConsumer() {
   if (impl_) impl_->handler = {};  // the owner may be half gone: no callbacks into it
-  close();
+  close(std::chrono::milliseconds{kDestroyCloseTimeoutMs});
+  if (!impl_ || !impl_->handle) return;
+  // Not closed in time: stopped without leaving (librdkafka may still wait here for
+  // requests in flight to a broker that does not answer).
+  rd_kafka_queue_destroy(std::exchange(impl_->close_queue, nullptr));
+  rd_kafka_destroy_flags(impl_->handle.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
 Result<std::unique_ptr<GroupConsumer>> GroupConsumer::create(const ClientOptions& options, const std::string& group_id,
@@ -477,9 +498,9 @@ void GroupConsumer::commit_for_monitoring(const std::vector<std::pair<TopicParti
   rd_kafka_topic_partition_list_destroy(list);
 }
 
-void GroupConsumer::close() {
+void GroupConsumer::close(std::chrono::milliseconds timeout) {
   if (!impl_ || !impl_->handle) return;
-  if (impl_->assigned.empty()) {
+  if (impl_->assigned.empty() && impl_->close_queue == nullptr) {
     // librdkafka 2.0 asserts (aborting the process) when a cooperative-sticky member that
     // holds no assignment is closed or destroyed while the group is still joining (librdkafka
     // issue 4312, fixed in 2.2). Such a member has nothing to hand over, and this happens at
@@ -489,7 +510,24 @@ void GroupConsumer::close() {
     (void)impl_.release();
     return;
   }
-  rd_kafka_consumer_close(impl_->handle.get());
+  // rd_kafka_consumer_close() waits for the broker without a bound: close through a queue
+  // of our own instead, serving its rebalance (the revoke) until closed or out of time.
+  rd_kafka_t* rk = impl_->handle.get();
+  if (impl_->close_queue == nullptr) {
+    impl_->close_queue = rd_kafka_queue_new(rk);
+    if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk, impl_->close_queue)) rd_kafka_error_destroy(e);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!rd_kafka_consumer_closed(rk) && std::chrono::steady_clock::now() < deadline) {
+    // Events, not callbacks: the queue also carries what only the event API may take.
+    rd_kafka_event_t* event = rd_kafka_queue_poll(impl_->close_queue, kClosePollMs);
+    if (event == nullptr) continue;
+    if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE)
+      on_rebalance(rk, rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event), impl_.get());
+    rd_kafka_event_destroy(event);
+  }
+  if (!rd_kafka_consumer_closed(rk)) return;  // the destructor gives up on leaving
+  rd_kafka_queue_destroy(std::exchange(impl_->close_queue, nullptr));
   impl_->handle.reset();
 }
 

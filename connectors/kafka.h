@@ -71,6 +71,13 @@ class MockCluster {
   // Takes every broker of the cluster down (connections refused/closed) or back up: lets a
   // test show that clients survive the broker going away.
   void set_brokers_up(bool up);
+  // Fault injection for tests, in Kafka protocol numbers: the next requests with ApiKey
+  // `api_key` (0 Produce, 1 Fetch, 3 Metadata, 8 OffsetCommit, 12 Heartbeat, ...) are
+  // answered with `errors` in order, one each (6 NOT_LEADER_OR_FOLLOWER, 7 REQUEST_TIMED_OUT,
+  // ...), on whichever connection sends them; the request itself is not carried out.
+  void push_request_errors(std::int16_t api_key, const std::vector<std::int16_t>& errors);
+  // Every broker answers each request `rtt` late (0: at once): a slow or distant broker.
+  void set_round_trip(std::chrono::milliseconds rtt);
 
  private:
   MockCluster(rd_kafka_s* handle, rd_kafka_mock_cluster_s* cluster, std::string bootstrap);
@@ -222,8 +229,10 @@ class GroupConsumer {
   // Tells the group how far this member got (for monitoring: the daemon's own positions are
   // in its state). Asynchronous; failures are ignored.
   void commit_for_monitoring(const std::vector<std::pair<TopicPartition, std::int64_t>>& next_offsets);
-  // Leaves the group (revoking what it holds, through the handler).
-  void close();
+  // Leaves the group (revoking what it holds, through the handler), waiting at most
+  // `timeout` for the broker. Past it (the broker is away or slow) the destructor stops the
+  // client without leaving, and the group drops this member at its session timeout.
+  void close(std::chrono::milliseconds timeout);
 
   struct Impl;
 

@@ -72,7 +72,8 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
   header(out, "paydist_merge_forced_total", "counter",
          "Messages merged without word from every input partition, after [kafka] merge_wait_ms.");
   fmt::format_to(to, "paydist_merge_forced_total {}\n", m.merge_forced);
-  header(out, "paydist_consumption_paused", "gauge", "1 while consumption is paused for backpressure.");
+  header(out, "paydist_consumption_paused", "gauge",
+         "1 while consumption is paused (backpressure, or a state that cannot be committed).");
   fmt::format_to(to, "paydist_consumption_paused {}\n", g.paused ? 1 : 0);
   header(out, "paydist_ready", "gauge", "1 when /readyz would answer 200.");
   fmt::format_to(to, "paydist_ready {}\n", g.ready ? 1 : 0);

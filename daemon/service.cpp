@@ -20,8 +20,10 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -50,8 +52,13 @@ constexpr std::size_t kRecoveryChunk = 10'000;
 // How often delivered outputs are acknowledged in the state when no batch carries them.
 constexpr auto kIdleAcknowledgeInterval = std::chrono::seconds{1};
 constexpr std::int64_t kUnknownPosition = -1;
+// At shutdown, the longest wait for the broker to let this member leave the group (a
+// broker that is away cannot; the group then drops the member at its session timeout).
+constexpr auto kLeaveGroupTimeout = std::chrono::milliseconds{1'000};
 // How often the clock is read for [business_date] source = "clock".
 constexpr auto kClockCheckInterval = std::chrono::seconds{1};
+// After a failed state commit (a full disk, an I/O error), a commit is tried again this often.
+constexpr auto kStorageRetryInterval = std::chrono::seconds{2};
 // While the client reports broker trouble, a metadata request this often says when it ends.
 constexpr auto kBrokerProbeInterval = std::chrono::seconds{2};
 constexpr auto kBrokerProbeTimeout = std::chrono::milliseconds{500};
@@ -124,6 +131,16 @@ struct Service::Impl {
   bool broker_trouble = false;             // the client reported trouble; cleared by traffic or a probe
   Clock::time_point last_probe = Clock::now();
 
+  // A state commit failed (a full disk, an I/O error): nothing of the batch is in the state
+  // and nothing of it was published. Consumption stops (/readyz fails); the batch's input
+  // messages and those fetched since are held, in order, and applied again once a commit
+  // succeeds, tried every kStorageRetryInterval. The process keeps running: the condition
+  // is the operator's to clear (free space), and a restart would find it still there.
+  bool storage_failed = false;
+  std::vector<kafka::ConsumedMessage> batch_inputs;  // the open batch's input messages
+  std::deque<kafka::ConsumedMessage> held;
+  Clock::time_point last_storage_retry{};
+
   Impl(Config c, ServiceLog l) : config(std::move(c)), log(std::move(l)), decoder(config.rules), applier(config.rules) {}
 
   kafka::ClientOptions client_options() const {
@@ -143,7 +160,9 @@ struct Service::Impl {
   std::int32_t output_partition(OutputTopic topic, std::string_view key) const;
   Status produce(const QueuedOutput& output);
   void on_delivery(const kafka::Delivery& d);
-  void apply(const kafka::ConsumedMessage& m);
+  void apply(kafka::ConsumedMessage m);
+  void storage_failure(const std::string& error);
+  void retry_storage();
   void receive(kafka::ConsumedMessage m);
   // The topic's place in input_topics (input_topics.size() if it is none of them).
   std::size_t topic_index(std::string_view topic) const {
@@ -168,6 +187,7 @@ Result<std::unique_ptr<Service>> Service::start(const Config& config, ServiceLog
   auto impl = std::make_unique<Impl>(config, std::move(log));
   StoreOptions store_options;
   store_options.history_entries_per_account = config.history.entries_per_account;
+  store_options.initial_map_bytes = static_cast<std::size_t>(config.state.initial_map_mb) << 20;
   Result<std::unique_ptr<StateStore>> store = StateStore::open(config.state.dir, store_options);
   if (!store) return Error{fmt::format("state {}: {}", config.state.dir, store.error())};
   impl->store = std::move(*store);
@@ -368,6 +388,9 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
     }
     log.info(fmt::format("revoked {}/{}", tp.topic, tp.partition));
   }
+  // Held messages of those partitions were never committed: the next owner fetches them.
+  const std::set<kafka::TopicPartition> gone(tps.begin(), tps.end());
+  std::erase_if(held, [&](const kafka::ConsumedMessage& m) { return gone.contains({m.topic, m.partition}); });
 }
 
 Status Service::Impl::join_group() {
@@ -389,11 +412,15 @@ Status Service::Impl::join_group() {
   return Ok{};
 }
 
-void Service::Impl::apply(const kafka::ConsumedMessage& m) {
+void Service::Impl::apply(kafka::ConsumedMessage m) {
   const kafka::TopicPartition tp{m.topic, m.partition};
   // A message below the position was applied already (a fetch from before a seek).
   if (auto it = positions.find(tp); it != positions.end() && it->second != kUnknownPosition && m.offset < it->second)
     return;
+  if (storage_failed) {
+    held.push_back(std::move(m));
+    return;
+  }
   open_batch(m.partition);
   const DecodedLine decoded = decoder.decode(m.value, m.value_bytes);
   const std::string prefix = fmt::format("{}/{}", m.topic, m.partition);
@@ -403,12 +430,51 @@ void Service::Impl::apply(const kafka::ConsumedMessage& m) {
   positions[tp] = m.offset + 1;
   ++metrics.messages_in[m.topic][static_cast<std::size_t>(outcome)];
   ++batch_messages;
+  batch_inputs.push_back(std::move(m));
+}
+
+void Service::Impl::storage_failure(const std::string& error) {
+  // Back to what the state holds: the lost batch's messages are applied again from there.
+  for (auto& [tp, next] : positions)
+    next = store->read_input_offset({tp.topic, tp.partition}).value_or(kUnknownPosition);
+  held.insert(held.begin(), std::make_move_iterator(batch_inputs.begin()), std::make_move_iterator(batch_inputs.end()));
+  batch_inputs.clear();
+  clock_dates.clear();  // a clock date moved in the lost batch is moved again
+  last_storage_retry = Clock::now();
+  if (storage_failed) return;
+  storage_failed = true;
+  if (!paused) consumer->pause_all();
+  log.warn(fmt::format("{}: consumption stopped until the state can be committed (tried again every {} s; "
+                       "nothing is lost)",
+                       error, std::chrono::duration_cast<std::chrono::seconds>(kStorageRetryInterval).count()));
+}
+
+void Service::Impl::retry_storage() {
+  last_storage_retry = Clock::now();
+  storage_failed = false;
+  std::deque<kafka::ConsumedMessage> again = std::move(held);
+  held.clear();
+  for (kafka::ConsumedMessage& m : again) apply(std::move(m));
+  if (batch) {
+    (void)commit_batch();  // a failure comes back through storage_failure()
+  } else if (acknowledged_through() > acknowledged_in_state) {
+    if (Status a = store->acknowledge_outbox(acknowledged_through(), {}); !a)
+      storage_failure(a.error());
+    else
+      acknowledged_in_state = acknowledged_through();
+  }
+  if (storage_failed) return;
+  log.info("state commits succeed again: consumption resumed");
+  if (!paused) {
+    consumer->resume_all();
+    pause_merge_queues();
+  }
 }
 
 // A fetched message: applied now, or with extra input topics queued for the merge.
 void Service::Impl::receive(kafka::ConsumedMessage m) {
   if (!merging) {
-    apply(m);
+    apply(std::move(m));
     return;
   }
   const kafka::TopicPartition tp{m.topic, m.partition};
@@ -476,14 +542,14 @@ void Service::Impl::release(std::int32_t partition, MergePartition& part, Clock:
       part.waiting_since.reset();
     }
     MergeQueue& queue = part.queues[best];
-    const kafka::ConsumedMessage m = std::move(queue.messages.front());
+    kafka::ConsumedMessage m = std::move(queue.messages.front());
     queue.messages.pop_front();
     --merge_queued;
     if (queue.paused && queue.messages.size() <= kMergeQueuePause / 2) {
-      if (!paused) consumer->resume({{m.topic, m.partition}});
+      if (!paused && !storage_failed) consumer->resume({{m.topic, m.partition}});
       queue.paused = false;
     }
-    apply(m);
+    apply(std::move(m));
   }
 }
 
@@ -525,7 +591,7 @@ Date local_today() {
 // today with a business_date message of its own (event id clock-DATE, so a restart or a
 // second instance applies it once per timeline), as if the scheduler had sent it.
 void Service::Impl::follow_clock() {
-  if (config.business_date.source != BusinessDateConfig::Source::clock) return;
+  if (config.business_date.source != BusinessDateConfig::Source::clock || storage_failed) return;
   if (Clock::now() - last_clock_check < kClockCheckInterval && clock_dates.size() == positions.size()) return;
   last_clock_check = Clock::now();
   const Date today = local_today();
@@ -553,8 +619,10 @@ Status Service::Impl::commit_batch() {
   Status committed = batch->commit(Durability::synced);
   if (!committed) {
     batch.reset();
-    return Error{fmt::format("state commit failed: {}", committed.error())};
+    storage_failure(fmt::format("state commit failed: {}", committed.error()));
+    return Ok{};  // nothing lost: the batch's messages are held
   }
+  batch_inputs.clear();
   metrics.commit_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
   metrics.batch_messages.observe(static_cast<double>(batch_messages));
   ++metrics.commits;
@@ -574,10 +642,14 @@ Status Service::Impl::commit_batch() {
 
 Status Service::Impl::acknowledge_if_idle() {
   const std::uint64_t through = acknowledged_through();
-  if (batch || through <= acknowledged_in_state || Clock::now() - last_acknowledge < kIdleAcknowledgeInterval)
+  if (batch || storage_failed || through <= acknowledged_in_state ||
+      Clock::now() - last_acknowledge < kIdleAcknowledgeInterval)
     return Ok{};
   last_acknowledge = Clock::now();
-  if (Status s = store->acknowledge_outbox(through, {}); !s) return s;
+  if (Status s = store->acknowledge_outbox(through, {}); !s) {
+    storage_failure(fmt::format("acknowledging outputs in the state failed: {}", s.error()));
+    return Ok{};  // the outputs stay in the outbox: the next commit acknowledges them
+  }
   acknowledged_in_state = through;
   return Ok{};
 }
@@ -593,12 +665,15 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     s.paused = true;
     s.log.warn(fmt::format("outbox at {} outputs: consumption paused until the broker takes them", s.in_flight.size()));
   } else if (s.paused && s.in_flight.size() <= bound / 2) {
-    s.consumer->resume_all();
-    s.pause_merge_queues();
+    if (!s.storage_failed) {  // else retry_storage() resumes
+      s.consumer->resume_all();
+      s.pause_merge_queues();
+    }
     s.paused = false;
     s.log.info("consumption resumed");
   }
 
+  if (s.storage_failed && Clock::now() - s.last_storage_retry >= kStorageRetryInterval) s.retry_storage();
   s.follow_clock();
   const auto turn_end = Clock::now() + budget;
   bool more = false;
@@ -647,12 +722,16 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   Impl& s = *impl_;
   if (s.batch)
     if (Status c = s.commit_batch(); !c) return c;
-  if (s.consumer) s.consumer->close();  // its revoke handler finds no batch open
+  if (s.consumer) s.consumer->close(kLeaveGroupTimeout);  // its revoke handler finds no batch open
   Status flushed = s.producer->flush(flush_timeout);
   s.producer->poll(std::chrono::milliseconds{0});
   if (s.acknowledged_through() > s.acknowledged_in_state) {
-    if (Status a = s.store->acknowledge_outbox(s.acknowledged_through(), {}); !a) return a;
-    s.acknowledged_in_state = s.acknowledged_through();
+    // Not acknowledged in the state (a full disk): the next start finds those outputs on
+    // their topics and does not publish them again.
+    if (Status a = s.store->acknowledge_outbox(s.acknowledged_through(), {}); !a)
+      s.log.warn(fmt::format("acknowledging outputs in the state failed: {}", a.error()));
+    else
+      s.acknowledged_in_state = s.acknowledged_through();
   }
   if (!flushed)
     s.log.warn(fmt::format("{} output(s) not acknowledged before stopping: they stay in the outbox for the next start",
@@ -664,7 +743,7 @@ const Metrics& Service::metrics() const { return impl_->metrics; }
 
 bool Service::ready() const {
   const Impl& s = *impl_;
-  return !s.positions.empty() && !s.paused && !s.broker_trouble;
+  return !s.positions.empty() && !s.paused && !s.broker_trouble && !s.storage_failed;
 }
 
 std::string Service::bootstrap() const { return impl_->bootstrap; }
@@ -683,7 +762,7 @@ Gauges Service::gauges() {
   }
   g.outbox_depth = s.in_flight.size();
   g.merge_queued = s.merge_queued;
-  g.paused = s.paused;
+  g.paused = s.paused || s.storage_failed;
   g.ready = ready();
   return g;
 }

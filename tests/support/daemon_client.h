@@ -1,5 +1,5 @@
 // tests/support/daemon_client.h: what integration tests ask a running paydistd and the
-// broker: its HTTP endpoints, a metric's value, an output topic's messages with their
+// broker: its HTTP endpoints (also raw requests, for the server's limits), a metric's value, an output topic's messages with their
 // paydist-seq / paydist-state headers, and a bounded wait for a condition.
 //   auto [status, body] = http_get(port, "/readyz");
 //   ASSERT_TRUE(eventually(60s, [&] { return metric(http_get(port, "/metrics").second, "paydist_outbox_depth") == 0; }));
@@ -25,31 +25,60 @@
 
 namespace paydist::testing {
 
-// GET http://127.0.0.1:port/path: {status, body}; status 0 when nothing answered.
-inline std::pair<int, std::string> http_get(int port, const std::string& path) {
+// A connection to 127.0.0.1 (or `host`) on `port`, with 5 s receive and send timeouts; -1
+// when nothing accepts it.
+inline int connect_to(int port, const char* host = "127.0.0.1") {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::inet_pton(AF_INET, host, &address.sin_addr);
   timeval timeout{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
-    return {0, ""};
+    return -1;
   }
-  const std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
-  if (::send(fd, request.data(), request.size(), 0) < 0) {
-    ::close(fd);
-    return {0, ""};
-  }
+  return fd;
+}
+
+// Everything the peer sends until it closes (or 5 s of silence).
+inline std::string receive_all(int fd) {
   std::string response;
   char buffer[4096];
   for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<std::size_t>(n));
-  ::close(fd);
-  if (response.size() < 12) return {0, ""};
+  return response;
+}
+
+struct HttpResponse {
+  int status = 0;    // 0: no answer
+  std::string head;  // status line and header fields
+  std::string body;
+};
+
+inline HttpResponse parse_response(const std::string& response) {
+  if (response.size() < 12 || response.rfind("HTTP/1.", 0) != 0) return {};
   const std::size_t body = response.find("\r\n\r\n");
-  return {std::stoi(response.substr(9, 3)), body == std::string::npos ? "" : response.substr(body + 4)};
+  return {std::stoi(response.substr(9, 3)), response.substr(0, body),
+          body == std::string::npos ? "" : response.substr(body + 4)};
+}
+
+// Sends `request` as it is to 127.0.0.1:port and reads the answer to its end.
+inline HttpResponse http_exchange(int port, const std::string& request) {
+  const int fd = connect_to(port);
+  if (fd < 0) return {};
+  std::string response;
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) >= 0) response = receive_all(fd);
+  ::close(fd);
+  return parse_response(response);
+}
+
+// GET http://127.0.0.1:port/path: {status, body}; status 0 when nothing answered.
+inline std::pair<int, std::string> http_get(int port, const std::string& path) {
+  const HttpResponse r =
+      http_exchange(port, fmt::format("GET {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path));
+  return {r.status, r.body};
 }
 
 // The HTTP port paydistd's log announces ("... on port N"), or 0 before it does.

@@ -1,0 +1,256 @@
+// tests/integration/daemon_fixture.h: DaemonTest, paydistd as a real process against a
+// real broker on loopback, for the daemon's integration tests (daemon_test.cpp,
+// daemon_faults_test.cpp, daemon_security_test.cpp): its configuration, a generated stream,
+// HTTP and metrics, and the check that what it published and holds is exactly what `paydist
+// replay` gives for the same lines.
+//   TEST_F(DaemonTest, X) { auto events = generate(60, 40, 11); start_daemon(); feed(events);
+//     ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })); expect_same_as_replay(events); }
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "connectors/kafka.h"
+#include "tests/support/daemon_client.h"
+#include "tests/support/process.h"
+
+namespace paydist::integration {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::Child;
+using testing::eventually;
+using testing::http_exchange;
+using testing::http_get;
+using testing::HttpResponse;
+using testing::metric;
+using testing::read_text;
+using testing::run_to_end;
+using testing::split_lines;
+
+inline const std::string kBinary = PAYDIST_BINARY;
+inline const std::string kDaemon = PAYDISTD_BINARY;
+constexpr int kPartitions = 3;
+// An extra input topic (contract 2: a deployment may list more), created by the test broker.
+inline const std::string kPaymentsTopic = "paydist.payments";
+
+// paydistd and its broker on loopback, in a temporary directory kept when a test fails.
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("paydist-daemon");
+    start_broker();
+    if (HasFatalFailure()) return;
+    write_config("");
+  }
+  // `paydist broker` as a process of its own; BrokerFaultTest hosts the broker in the test.
+  virtual void start_broker() {
+    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_, {kPaymentsTopic});
+    broker_ = std::move(broker.process);
+    bootstrap_ = broker.bootstrap;
+    ASSERT_FALSE(bootstrap_.empty()) << broker_.err();
+  }
+  // The daemon's configuration; `kafka_keys`: more lines for its [kafka] table, `client_keys`
+  // for [kafka.client], `state_keys` for [state] (`state`: the state directory, in dir_).
+  void write_config(const std::string& kafka_keys, const std::string& state = "state",
+                    const std::string& client_keys = "", const std::string& state_keys = "") {
+    std::ofstream(dir_ / "paydist.toml") << fmt::format(R"([state]
+dir = "{}"
+{}
+[kafka]
+brokers = "{}"
+batch_messages_max = 300
+batch_interval_ms = 30
+{}
+[kafka.client]
+{}
+# A SIGKILLed member leaves the group only at its session timeout: keep that short here.
+"session.timeout.ms" = 6000
+"heartbeat.interval.ms" = 500
+[http]
+listen = "127.0.0.1:0"
+)",
+                                                        (dir_ / state).string(), state_keys, bootstrap_, kafka_keys,
+                                                        client_keys);
+    state_ = dir_ / state;
+  }
+  void TearDown() override {
+    daemon_.stop(SIGKILL, 5s);
+    broker_.stop(SIGKILL, 5s);
+    cluster_.reset();
+    if (!HasFailure()) {
+      std::error_code ignored;
+      fs::remove_all(dir_, ignored);
+    }
+  }
+
+  // A generated stream (every message type, some bad lines).
+  fs::path generate(int accounts, int days, int seed, const std::string& name = "events.jsonl") {
+    const fs::path events = dir_ / name;
+    const testing::Finished g = run_to_end({kBinary, "generate", "--seed", std::to_string(seed), "--accounts",
+                                            std::to_string(accounts), "--days", std::to_string(days), "--out",
+                                            events.string()},
+                                           dir_ / "generate", 60s);
+    EXPECT_EQ(g.status, 0) << g.err;
+    return events;
+  }
+
+  void start_daemon() {
+    daemon_ = Child::spawn({kDaemon, "--config", (dir_ / "paydist.toml").string()},
+                           dir_ / fmt::format("daemon{}", ++starts_));
+    port_ = 0;
+    ASSERT_TRUE(eventually(30s, [&] {
+      port_ = testing::http_port_in_log(daemon_.err());
+      return port_ != 0;
+    })) << daemon_.err();
+  }
+
+  // Waits until the running daemon holds partitions (its log says so).
+  bool wait_assigned() {
+    return eventually(60s, [&] { return daemon_.err().find("assigned paydist.events/") != std::string::npos; });
+  }
+
+  // How many starts resumed a partition from a stored offset above 0: proof that a kill
+  // landed in the middle of the stream.
+  int resumed_mid_stream() const {
+    int n = 0;
+    for (int i = 1; i <= starts_; ++i)
+      for (char digit = '1'; digit <= '9'; ++digit)
+        if (read_text(dir_ / fmt::format("daemon{}.err", i)).find(std::string{"from offset "} + digit) != std::string::npos) {
+          ++n;
+          break;
+        }
+    return n;
+  }
+
+  std::string metrics() { return http_get(port_, "/metrics").second; }
+
+  // Waits until the daemon applied `messages` input messages in all (across restarts the
+  // counters restart, so this asks the broker: every partition's lag is 0) and delivered
+  // every output.
+  bool caught_up(int input_topics = 1) {
+    const std::string m = metrics();
+    return metric(m, "paydist_consumer_lag") == 0 && metric(m, "paydist_outbox_depth") == 0 &&
+           m.find("paydist_consumer_lag{") != std::string::npos &&
+           std::count(m.begin(), m.end(), '\n') > 0 && assigned_partitions(m) == input_topics * kPartitions;
+  }
+  static int assigned_partitions(const std::string& m) {
+    int n = 0;
+    for (const std::string& line : split_lines(m)) n += line.rfind("paydist_consumer_lag{", 0) == 0 ? 1 : 0;
+    return n;
+  }
+
+  void feed(const fs::path& events) {
+    const testing::Finished f = run_to_end({kBinary, "feed", "--brokers", bootstrap_, events.string()}, dir_ / "feed", 120s);
+    ASSERT_EQ(f.status, 0) << f.err;
+  }
+
+  // Every message value of an output topic (with its paydist-state and paydist-seq headers
+  // checked unique).
+  std::vector<std::string> topic_values(const std::string& topic) {
+    const testing::TopicContents contents = testing::read_output_topic(bootstrap_, topic, kPartitions);
+    EXPECT_EQ(contents.problem, "");
+    std::vector<std::string> values;
+    std::set<std::pair<std::string, std::string>> seqs;
+    for (const testing::PublishedOutput& o : contents.messages) {
+      EXPECT_EQ(o.state.size(), 32u) << topic << ": no paydist-state header";
+      EXPECT_TRUE(seqs.insert({o.state, o.seq}).second) << topic << ": seq " << o.seq << " of state " << o.state << " twice";
+      values.push_back(o.value);
+    }
+    std::sort(values.begin(), values.end());
+    return values;
+  }
+
+  // What `paydist replay` gives for the same file, compared with what the daemon published
+  // and holds. Rejects differ only in `source` (file:line against topic/partition/offset).
+  // `inspect_every`: one account in this many is compared through `paydist inspect` (two
+  // processes each).
+  void expect_same_as_replay(const fs::path& events, int inspect_every = 7) {
+    const fs::path state = dir_ / "replay-state", out = dir_ / "replay-out";
+    const testing::Finished r =
+        run_to_end({kBinary, "replay", "--state", state.string(), "--out", out.string(), events.string()}, dir_ / "replay", 120s);
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const auto& [topic, file] : {std::pair{"wlm.activities", "activities.jsonl"},
+                                      std::pair{"paydist.distributions", "distributions.jsonl"}}) {
+      std::vector<std::string> want = split_lines(read_text(out / file));
+      std::sort(want.begin(), want.end());
+      const std::vector<std::string> got = topic_values(topic);
+      EXPECT_EQ(got.size(), want.size()) << topic;
+      EXPECT_TRUE(got == want) << topic << " differs from replay's " << file;
+    }
+    auto without_source = [](std::vector<std::string> lines) {
+      const std::string prefix = R"({"source":")";
+      for (std::string& line : lines)
+        if (line.rfind(prefix, 0) == 0) line = "{" + line.substr(line.find("\",", prefix.size()) + 2);
+      std::sort(lines.begin(), lines.end());
+      return lines;
+    };
+    const std::vector<std::string> got_rejects = without_source(topic_values("paydist.rejects"));
+    // A business_date message goes to every partition (contract 2): a bad one is rejected
+    // once in each.
+    std::vector<std::string> replay_rejects;
+    for (const std::string& line : split_lines(read_text(out / "rejects.jsonl"))) {
+      const bool broadcast = line.find(R"(\"type\":\"business_date\")") != std::string::npos;
+      for (int i = 0; i < (broadcast ? kPartitions : 1); ++i) replay_rejects.push_back(line);
+    }
+    const std::vector<std::string> want_rejects = without_source(replay_rejects);
+    std::vector<std::string> only_got, only_want;
+    std::set_difference(got_rejects.begin(), got_rejects.end(), want_rejects.begin(), want_rejects.end(),
+                        std::back_inserter(only_got));
+    std::set_difference(want_rejects.begin(), want_rejects.end(), got_rejects.begin(), got_rejects.end(),
+                        std::back_inserter(only_want));
+    EXPECT_TRUE(only_got.empty() && only_want.empty())
+        << "rejects differ from replay's; only the daemon's: " << fmt::format("{}", fmt::join(only_got, "\n"))
+        << "\nonly replay's: " << fmt::format("{}", fmt::join(only_want, "\n"));
+    // Accounts as `paydist inspect` shows them from both states.
+    std::set<std::string> accounts;
+    const std::string field = R"("account_id":")";
+    for (const std::string& line : split_lines(read_text(events))) {
+      const std::size_t at = line.find(field);
+      if (at == std::string::npos) continue;
+      const std::size_t begin = at + field.size(), end = line.find('"', begin);
+      if (end != std::string::npos && end > begin) accounts.insert(line.substr(begin, end - begin));
+    }
+    ASSERT_FALSE(accounts.empty());
+    int compared = 0;
+    std::size_t index = 0;
+    for (const std::string& account : accounts) {
+      if (index++ % static_cast<std::size_t>(inspect_every) != 0) continue;
+      const auto want = run_to_end({kBinary, "inspect", "--state", state.string(), "account", account}, dir_ / "inspect", 30s);
+      const auto got = run_to_end({kBinary, "inspect", "--state", state_.string(), "account", account}, dir_ / "inspect", 30s);
+      EXPECT_EQ(got.status, want.status) << account;
+      EXPECT_EQ(got.out, want.out) << account;
+      compared += want.status == 0 ? 1 : 0;
+    }
+    EXPECT_GT(compared, 0);
+  }
+
+  fs::path dir_;
+  fs::path state_;  // the daemon's state directory (write_config)
+  Child broker_;
+  std::unique_ptr<kafka::MockCluster> cluster_;  // a broker hosted in the test instead
+  Child daemon_;
+  std::string bootstrap_;
+  int port_ = 0;
+  int starts_ = 0;
+};
+
+}  // namespace paydist::integration
