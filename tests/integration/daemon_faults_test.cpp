@@ -19,9 +19,6 @@
 namespace paydist::integration {
 namespace {
 
-// The streams here are about 6,800 lines; `paydist inspect` compares one account in this many.
-constexpr int kInspectEvery = 60;
-
 // The broker is hosted here rather than in a `paydist broker` process, so that a test can
 // inject the mock cluster's faults (rdkafka_mock.h) while paydistd runs.
 class BrokerFaultTest : public DaemonTest {
@@ -94,7 +91,7 @@ class BrokerFaultTest : public DaemonTest {
     EXPECT_TRUE(input_messages() == input) << "the input topic is not what was fed: not the daemon's doing";
     ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
     EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
-    expect_same_as_replay(events, kInspectEvery);
+    expect_same_as_replay(events);
   }
   static constexpr int kFeedChunks = 10;
   static constexpr auto kFeedPause = 500ms;
@@ -173,7 +170,7 @@ TEST_F(BrokerFaultTest, SigtermUnderLoadWithASlowBrokerStopsInTimeAndARestartLos
   EXPECT_NE(daemon_.err().find("outbox recovered"), std::string::npos) << daemon_.err();
   EXPECT_GE(resumed_mid_stream(), 1) << "the SIGTERM must have committed offsets mid-stream";
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
-  expect_same_as_replay(events, kInspectEvery);
+  expect_same_as_replay(events);
 }
 
 // SIGTERM with the broker away: the flush and leaving the group cannot reach it, and must
@@ -192,7 +189,7 @@ TEST_F(BrokerFaultTest, SigtermWhileTheBrokerIsDownStopsInTimeAndARestartLosesNo
   start_daemon();
   ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
-  expect_same_as_replay(events, kInspectEvery);
+  expect_same_as_replay(events);
 }
 
 
@@ -226,7 +223,7 @@ TEST_F(StateFaultTest, ATinyInitialMapGrowsAndTheResultIsWhatReplayGives) {
   const fs::path events = generate(1500, 40, 66);
   run_to_the_end(events);
   EXPECT_GT(fs::file_size(state_ / "data.mdb"), std::uintmax_t{1} << 20) << "the state never outgrew the initial map";
-  expect_same_as_replay(events, kInspectEvery);
+  expect_same_as_replay(events);
 }
 
 // A truncated record (an input offset of 3 bytes instead of 8) is found when the daemon
@@ -351,7 +348,7 @@ TEST_F(StateFaultTest, AFullDiskStopsConsumptionUntilSpaceReturnsAndLosesNothing
   EXPECT_EQ(metric(metrics(), "paydist_consumption_paused"), 0);
   EXPECT_NE(daemon_.err().find("state commits succeed again: consumption resumed"), std::string::npos) << daemon_.err();
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
-  expect_same_as_replay(events, kInspectEvery);
+  expect_same_as_replay(events);
 }
 
 }  // namespace
