@@ -159,7 +159,8 @@ listen = "127.0.0.1:0"
   }
 
   void feed(const fs::path& events) {
-    const testing::Finished f = run_to_end({kBinary, "feed", "--brokers", bootstrap_, events.string()}, dir_ / "feed", 120s);
+    const testing::Finished f = run_to_end({kBinary, "feed", "--brokers", bootstrap_, events.string()},
+                                           dir_ / fmt::format("feed{}", ++feeds_), 120s);
     ASSERT_EQ(f.status, 0) << f.err;
   }
 
@@ -251,6 +252,7 @@ listen = "127.0.0.1:0"
   std::string bootstrap_;
   int port_ = 0;
   int starts_ = 0;
+  int feeds_ = 0;  // feed runs: their logs are feed1.err, feed2.err, ...
 };
 
 }  // namespace paydist::integration

@@ -114,6 +114,8 @@ struct PublishedOutput {
   std::string value;
   std::string state;  // "" when the header is missing
   std::string seq;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
 };
 
 struct TopicContents {
@@ -140,7 +142,7 @@ inline TopicContents read_output_topic(const std::string& bootstrap, const std::
        static_cast<std::int64_t>(contents.messages.size()) < expected && std::chrono::steady_clock::now() < deadline;) {
     auto polled = (*reader)->poll(std::chrono::milliseconds{100});
     if (!polled || !*polled) continue;
-    PublishedOutput out{(*polled)->value, "", ""};
+    PublishedOutput out{(*polled)->value, "", "", (*polled)->partition, (*polled)->offset};
     for (const kafka::Header& h : (*polled)->headers) {
       if (h.name == "paydist-state") out.state = h.value;
       if (h.name == "paydist-seq") out.seq = h.value;
