@@ -169,7 +169,7 @@ class BrokerFaultTest : public DaemonTest {
 };
 
 std::int16_t code(rd_kafka_resp_err_t err) { return static_cast<std::int16_t>(err); }
-constexpr std::int16_t kProduce = 0, kFetch = 1, kMetadata = 3, kOffsetCommit = 8, kHeartbeat = 12;
+constexpr std::int16_t kProduce = 0, kFetch = 1, kMetadata = 3, kOffsetCommit = 8;
 
 TEST_F(BrokerFaultTest, BrokerDownAndUpUnderLoadLosesNothingAndPublishesNothingTwice) {
   const fs::path events = generate(1500, 40, 61);
@@ -185,8 +185,8 @@ TEST_F(BrokerFaultTest, BrokerDownAndUpUnderLoadLosesNothingAndPublishesNothingT
 
 // Retriable errors a real cluster gives during a leader election, a slow ISR or a
 // coordinator move. The idempotent producers (paydistd's and feed's) retry without
-// duplicates; the consumer refreshes metadata and fetches again; a heartbeat answered with
-// REBALANCE_IN_PROGRESS makes the group rebalance mid-stream. Produce errors are pushed on
+// duplicates; the consumer refreshes metadata, fetches again and commits again through a
+// coordinator that was "not the coordinator" a moment ago. Produce errors are pushed on
 // the fault timer (feed's requests mostly take them) and right after each feed run (while
 // paydistd publishes that chunk's outputs: its requests take them).
 //
@@ -226,7 +226,10 @@ TEST_F(BrokerFaultTest, RequestErrorsUnderLoadLoseNothingAndPublishNothingTwice)
                                                code(RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT)});
         cluster_->push_request_errors(kMetadata, {code(RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)});
         cluster_->push_request_errors(kOffsetCommit, {code(RD_KAFKA_RESP_ERR_NOT_COORDINATOR)});
-        cluster_->push_request_errors(kHeartbeat, {code(RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)});
+        // No REBALANCE_IN_PROGRESS on Heartbeat: with it, one run in about thirty aborted the
+        // test process inside the mock broker itself (rdkafka_mock_cgrp.c:567,
+        // rd_kafka_mock_cgrp_member_add: Assertion '!member->resp' failed, librdkafka 2.0.2).
+        // Rebalances mid-stream are exercised by DaemonTest's kills and restarts instead.
       },
       produce_errors);
 }
