@@ -3,6 +3,8 @@
 #include "core/distribution.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/instalments.h"
 #include "core/invariant.h"
@@ -28,7 +30,7 @@ class PaymentRun {
       if (remaining_.is_zero()) return;
       Money& balance = obligation->balance[component];
       if (!balance.is_positive()) continue;
-      Arrangement* cover = account_.covering(id);
+      Arrangement* cover = cover_of(id);
       Money take = min(balance, remaining_);
       bool settles = false;
       if (is_capped_discount(cover)) {
@@ -43,9 +45,12 @@ class PaymentRun {
       balance = *balance.checked_sub(take);
       remaining_ = *remaining_.checked_sub(take);
       lines_.push_back(DistributionLine{id, component, take});
-      if (cover) flow_part(*cover, PaymentPart{payment_index_, take});  // contract 6: any step counts
+      if (cover) flow_part(*cover, PaymentPart{payment_index_, take}, first_open(*cover));  // contract 6: any step counts
       if (settles) {
         settle_discount(account_, *cover, payment_.payment_id, ctx_);
+        // Closed now, it covers nothing. Its obligations were all written off to zero, so a
+        // stale entry would never be asked for; rebuilt anyway, to stay what covering() says.
+        covers_built_ = false;
         return;
       }
     }
@@ -93,12 +98,40 @@ class PaymentRun {
   Money credit() const { return remaining_; }
 
  private:
+  // What Account::covering(id) answers, for every obligation at once: built on first use and
+  // again after a settlement closes an arrangement, so a payment over n covered obligations
+  // costs n lookups, not n x covered ids x components (245 us for 100 obligations before).
+  Arrangement* cover_of(const ObligationId& id) {
+    if (!covers_built_) {
+      covers_.clear();
+      for (Arrangement& a : account_.arrangements) {
+        if (!is_open(a.status)) continue;
+        for (const ObligationId& covered : a.covered) covers_.try_emplace(covered.str(), &a);  // the first wins, as in covering()
+      }
+      covers_built_ = true;
+    }
+    const auto it = covers_.find(id.str());
+    Arrangement* cover = it == covers_.end() ? nullptr : it->second;
+    return cover;
+  }
+
+  // Where flow_part resumes in each arrangement: within one payment money only flows in.
+  std::size_t& first_open(const Arrangement& a) {
+    if (first_open_.empty()) first_open_.assign(account_.arrangements.size(), 0);
+    const auto index = static_cast<std::size_t>(&a - account_.arrangements.data());
+    PAYDIST_INVARIANT(index < first_open_.size());
+    return first_open_[index];
+  }
+
   Account& account_;
   std::uint32_t payment_index_;
   const Payment& payment_;
   Context& ctx_;
   Money remaining_;
   std::vector<DistributionLine> lines_;
+  std::unordered_map<std::string_view, Arrangement*> covers_;
+  bool covers_built_ = false;
+  std::vector<std::size_t> first_open_;
 };
 
 }  // namespace

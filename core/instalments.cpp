@@ -55,14 +55,27 @@ InstalmentStatus instalment_status(const Arrangement& arrangement, const Instalm
 }
 
 void flow_part(Arrangement& arrangement, PaymentPart part) {
-  for (Instalment& instalment : arrangement.instalments) {
+  std::size_t first_open = 0;
+  flow_part(arrangement, part, first_open);
+}
+
+void flow_part(Arrangement& arrangement, PaymentPart part, std::size_t& first_open) {
+  std::vector<Instalment>& instalments = arrangement.instalments;
+  PAYDIST_INVARIANT(first_open <= instalments.size());
+  for (std::size_t i = first_open; i < instalments.size(); ++i) {
     if (part.amount.is_zero()) return;
-    if (instalment.skipped) continue;
+    Instalment& instalment = instalments[i];
+    if (instalment.skipped) {
+      if (i == first_open) ++first_open;
+      continue;
+    }
     const Money gap = *instalment.amount.checked_sub(instalment.paid());
-    if (!gap.is_positive()) continue;
-    const Money take = min(gap, part.amount);
-    append_part(instalment.parts, PaymentPart{part.payment_index, take});
-    part.amount = *part.amount.checked_sub(take);
+    const Money take = gap.is_positive() ? min(gap, part.amount) : Money::zero();
+    if (take.is_positive()) {
+      append_part(instalment.parts, PaymentPart{part.payment_index, take});
+      part.amount = *part.amount.checked_sub(take);
+    }
+    if (i == first_open && take == gap) ++first_open;  // full now (or already): never again
   }
   if (part.amount.is_positive()) append_part(arrangement.excess, part);
 }

@@ -28,6 +28,11 @@ InstalmentStatus instalment_status(const Arrangement& arrangement, const Instalm
 
 // Puts one payment's money into the oldest unpaid, unskipped instalments; the rest to excess.
 void flow_part(Arrangement& arrangement, PaymentPart part);
+// The same, for a caller that flows several parts in a row (one payment's lines): the scan
+// starts at `first_open` (0 the first time) and leaves it at the first instalment that may
+// still take money. Valid only while nothing un-pays or re-schedules the arrangement between
+// the calls: money only flowing in, the instalments before it stay full or skipped.
+void flow_part(Arrangement& arrangement, PaymentPart part, std::size_t& first_open);
 
 // Removes everything payment `payment_index` put into the arrangement; marks the
 // instalments it un-paid with the return (date and reason). Returns the amount removed.

@@ -343,5 +343,42 @@ TEST(EvaluationDate, IsTheBusinessDateWhileOpenTheClosingDateAfterAndNoneIfNever
   EXPECT_EQ(evaluation_date(a, today), std::nullopt);
 }
 
+// One payment's lines flow in one at a time; PaymentRun passes a resume point so that it does
+// not rescan the instalments it already filled. Every split of the payment, over skipped,
+// partly paid, full and unpaid instalments, must give exactly what the plain scan gives.
+TEST(Instalments, FlowingWithAResumePointGivesWhatThePlainScanGives) {
+  Arrangement base;
+  auto instalment = [](const char* due, const char* amount, bool skipped, std::vector<PaymentPart> parts) {
+    return Instalment{.due_date = date(due), .amount = money(amount), .skipped = skipped, .parts = std::move(parts)};
+  };
+  base.instalments = {instalment("2026-03-01", "100.00", true, {}),
+                      instalment("2026-03-02", "100.00", false, {{0, money("100.00")}}),
+                      instalment("2026-03-03", "100.00", false, {{0, money("40.00")}}),
+                      instalment("2026-03-04", "50.00", true, {}),
+                      instalment("2026-03-05", "100.00", false, {}),
+                      instalment("2026-03-06", "0.01", false, {})};
+  const std::vector<std::vector<const char*>> splits = {
+      {"10.00"}, {"60.00"}, {"60.00", "0.01"}, {"30.00", "30.00", "100.00", "0.01", "5.00"},
+      {"0.01", "0.01", "59.98", "99.99", "0.01", "0.01", "7.00"}, {"500.00"}};
+  for (const auto& split : splits) {
+    Arrangement plain = base;
+    Arrangement resumed = base;
+    std::size_t first_open = 0;
+    for (const char* amount : split) {
+      flow_part(plain, PaymentPart{1, money(amount)});
+      flow_part(resumed, PaymentPart{1, money(amount)}, first_open);
+      EXPECT_EQ(resumed, plain) << "after " << amount;
+      EXPECT_LE(first_open, resumed.instalments.size());
+    }
+    EXPECT_EQ(resumed.applied(), plain.applied());
+  }
+  // What the resume point skips is full or skipped: here everything up to the 0.01 one.
+  Arrangement filled = base;
+  std::size_t first_open = 0;
+  flow_part(filled, PaymentPart{1, money("160.00")}, first_open);
+  EXPECT_EQ(first_open, 5u);
+  EXPECT_EQ(filled.instalments[5].paid(), Money::zero());
+}
+
 }  // namespace
 }  // namespace paydist
