@@ -20,5 +20,5 @@ set_tests_properties(DaemonSecurityTest.AnIdleConnectionIsClosedAfterTheTimeout 
 set_tests_properties(StateFaultTest.AFullDiskStopsConsumptionUntilSpaceReturnsAndLosesNothing PROPERTIES COST 9)
 set_tests_properties(StateFaultTest.ACorruptAccountRecordStopsTheDaemonNamingTheKey PROPERTIES COST 9)
 set_tests_properties(DaemonTest.AnOversizedKafkaMessageIsRejectedByItsSize PROPERTIES COST 6)
-# Long under ASan only (17 s there, 2 s in Release).
+# Long under ASan only (17 s there, 3 s in Release).
 set_tests_properties(BackupWhileWriting.TheCopyVerifiesAndEqualsAFreshReplayOfWhatItsCommitHadRead PROPERTIES COST 17)
