@@ -170,14 +170,34 @@ listen = "127.0.0.1:0"
     const testing::TopicContents contents = testing::read_output_topic(bootstrap_, topic, kPartitions);
     EXPECT_EQ(contents.problem, "");
     std::vector<std::string> values;
-    std::set<std::pair<std::string, std::string>> seqs;
+    std::map<std::pair<std::string, std::string>, const testing::PublishedOutput*> seqs;
     for (const testing::PublishedOutput& o : contents.messages) {
       EXPECT_EQ(o.state.size(), 32u) << topic << ": no paydist-state header";
-      EXPECT_TRUE(seqs.insert({o.state, o.seq}).second) << topic << ": seq " << o.seq << " of state " << o.state << " twice";
+      const auto [first, fresh] = seqs.try_emplace({o.state, o.seq}, &o);
+      if (!fresh && is_mock_resend_copy(*first->second, o)) continue;
+      EXPECT_TRUE(fresh) << topic << ": seq " << o.seq << " of state " << o.state << " twice";
       values.push_back(o.value);
     }
     std::sort(values.begin(), values.end());
     return values;
+  }
+
+  // Set by a test whose fault can make librdkafka 2.0.2's mock cluster append one
+  // ProduceRequest twice: every broker goes down with a request in flight, the client sends
+  // it again with the same sequence numbers, and the mock, which checks an idempotent
+  // producer's sequences only when it is transactional, appends it again where a real broker
+  // answers DUPLICATE_SEQUENCE_NUMBER (seen once in CI under ASan: 123 copies). Such a copy is
+  // the same message (value, paydist-state, paydist-seq) on the same partition: it is left out
+  // and counted; any other repeated seq still fails. The price: in such a test a daemon that
+  // produced an output twice would pass too. The daemon there never restarts and never
+  // produces an output again (message.timeout.ms = 0: the client retries for ever), and the
+  // republishing after a restart is checked by the tests that kill it.
+  bool allow_mock_resend_copies_ = false;
+  int mock_resend_copies_ = 0;
+  bool is_mock_resend_copy(const testing::PublishedOutput& first, const testing::PublishedOutput& again) {
+    if (!allow_mock_resend_copies_ || first.partition != again.partition || first.value != again.value) return false;
+    ++mock_resend_copies_;
+    return true;
   }
 
   // What `paydist replay` gives for the same file, compared with what the daemon published
