@@ -111,8 +111,7 @@ class PaymentRun {
       covers_built_ = true;
     }
     const auto it = covers_.find(id.str());
-    Arrangement* cover = it == covers_.end() ? nullptr : it->second;
-    return cover;
+    return it == covers_.end() ? nullptr : it->second;
   }
 
   // Where flow_part resumes in each arrangement: within one payment money only flows in.
