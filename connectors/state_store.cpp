@@ -156,6 +156,15 @@ bool is_runtime_condition(int rc) {
   return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == MDB_READERS_FULL || (rc > 0 && rc != EINVAL);
 }
 
+// The room left where the state lives, for a failed write's Error: LMDB reports a write
+// that a full file system cut short as EIO, not ENOSPC, so the errno alone can mislead.
+std::string free_space_note(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const std::filesystem::space_info space = std::filesystem::space(dir, ec);
+  if (ec) return {};
+  return fmt::format(" ({} bytes free on the state's file system)", space.available);
+}
+
 // Where a write failed, for the Error commit() returns.
 struct WriteFailure {
   int rc = 0;
@@ -406,11 +415,12 @@ struct StateStore::Impl {
   Status commit_error(const WriteFailure& failure) const {
     if (failure.db == nullptr) {
       if (!is_runtime_condition(failure.rc)) fatal("committing a write transaction", failure.rc);
-      return Error{fmt::format("state store {}: commit failed: {}", dir.string(), mdb_strerror(failure.rc))};
+      return Error{fmt::format("state store {}: commit failed: {}{}", dir.string(), mdb_strerror(failure.rc),
+                               free_space_note(dir))};
     }
     if (!is_runtime_condition(failure.rc)) fatal(Db{failure.db}, failure.key, mdb_strerror(failure.rc));
-    return Error{fmt::format("state store {}: writing database '{}' key \"{}\" failed: {}", dir.string(),
-                             failure.db, printable(failure.key), mdb_strerror(failure.rc))};
+    return Error{fmt::format("state store {}: writing database '{}' key \"{}\" failed: {}{}", dir.string(),
+                             failure.db, printable(failure.key), mdb_strerror(failure.rc), free_space_note(dir))};
   }
 };
 

@@ -135,11 +135,14 @@ struct Service::Impl {
   // and nothing of it was published. Consumption stops (/readyz fails); the batch's input
   // messages and those fetched since are held, in order, and applied again once a commit
   // succeeds, tried every kStorageRetryInterval. The process keeps running: the condition
-  // is the operator's to clear (free space), and a restart would find it still there.
+  // is the operator's to clear (free space), and a restart would find it still there. One
+  // warning per distinct error, not one per retry; the resume line says how many it took.
   bool storage_failed = false;
   std::vector<kafka::ConsumedMessage> batch_inputs;  // the open batch's input messages
   std::deque<kafka::ConsumedMessage> held;
   Clock::time_point last_storage_retry{};
+  std::string storage_error_logged;  // a retry failing the same way logs nothing more
+  std::uint64_t storage_retries = 0;
 
   Impl(Config c, ServiceLog l) : config(std::move(c)), log(std::move(l)), decoder(config.rules), applier(config.rules) {}
 
@@ -444,6 +447,8 @@ void Service::Impl::storage_failure(const std::string& error) {
   if (storage_failed) return;
   storage_failed = true;
   if (!paused) consumer->pause_all();
+  if (error == storage_error_logged) return;
+  storage_error_logged = error;
   log.warn(fmt::format("{}: consumption stopped until the state can be committed (tried again every {} s; "
                        "nothing is lost)",
                        error, std::chrono::duration_cast<std::chrono::seconds>(kStorageRetryInterval).count()));
@@ -452,6 +457,7 @@ void Service::Impl::storage_failure(const std::string& error) {
 void Service::Impl::retry_storage() {
   last_storage_retry = Clock::now();
   storage_failed = false;
+  ++storage_retries;
   std::deque<kafka::ConsumedMessage> again = std::move(held);
   held.clear();
   for (kafka::ConsumedMessage& m : again) apply(std::move(m));
@@ -464,7 +470,10 @@ void Service::Impl::retry_storage() {
       acknowledged_in_state = acknowledged_through();
   }
   if (storage_failed) return;
-  log.info("state commits succeed again: consumption resumed");
+  log.info(fmt::format("state commits succeed again: consumption resumed (after {} {})", storage_retries,
+                       storage_retries == 1 ? "retry" : "retries"));
+  storage_error_logged.clear();
+  storage_retries = 0;
   if (!paused) {
     consumer->resume_all();
     pause_merge_queues();
