@@ -665,7 +665,9 @@ Status FileReplay::Impl::commit(const InputFile& file) {
     batch->set_file_position(FilePosition{file.real_path, file.line_number, file.bytes_consumed, file.sha256});
   // The batch before this one is committed and its outputs written (steps 1-3), so their
   // acknowledgement (step 4) rides in this one, as it always did; only now the commit and
-  // the writing of batch N overlap the applying of batch N+1.
+  // the writing of batch N overlap the applying of batch N+1. This batch's read
+  // transaction ends first: batch N's commit may be waiting for it to grow the map.
+  batch->wait_for_predecessor();
   if (Status s = finish_background(); !s) {
     batch.reset();
     return s;
@@ -808,7 +810,10 @@ Status FileReplay::replay_file(const std::string& path) {
   // However replay() ends (an error, an exception), no commit of ours is left running.
   struct Finish {
     Impl& impl;
-    ~Finish() { (void)impl.store.wait_for_commits(); }
+    ~Finish() {
+      impl.batch.reset();  // its read transaction would keep a map growth waiting
+      (void)impl.store.wait_for_commits();
+    }
   } finish{*impl_};
   Status s = impl_->replay(file);
   impl_->batch.reset();  // on an error, whatever the batch held is dropped, never half-stored

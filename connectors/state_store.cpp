@@ -1112,6 +1112,8 @@ void StateStore::Batch::set_input_offset(const InputPartition& partition, std::i
   impl_->input_offsets.insert_or_assign(offset_key(partition), next_offset);
 }
 
+void StateStore::Batch::wait_for_predecessor() { impl_->settle_predecessor(); }
+
 std::size_t StateStore::Batch::pending_writes() const {
   std::size_t timeline_writes = 0;
   for (const auto& [id, t] : impl_->timelines)

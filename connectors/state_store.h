@@ -197,6 +197,13 @@ class StateStore::Batch : public StateAccess {
   static void commit_in_background(std::unique_ptr<Batch> batch, Durability durability,
                                    std::function<void(Status, Batch&)> then);
 
+  // Waits for the batch that was committing in the background when this one began, if any,
+  // having ended this batch's read transaction first: that commit may have to grow the map,
+  // and a map growth waits for every read transaction in the process to end. Call it before
+  // waiting for background commits any other way (StateStore::wait_for_commits) while this
+  // batch is open, or both threads wait for each other. Later reads see the newer snapshot.
+  void wait_for_predecessor();
+
   struct Impl;
   explicit Batch(std::shared_ptr<Impl> impl);
 

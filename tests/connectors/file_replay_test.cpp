@@ -5,7 +5,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -97,8 +100,8 @@ class FileReplayTest : public ::testing::Test {
 
   // One run of `paydist replay` over `files`, with the store opened and closed around it.
   ReplaySummary replay(const std::vector<std::string>& files, ReplayOptions options = {},
-                       const fs::path& out_dir = {}) {
-    auto store = StateStore::open(state(), StoreOptions{});
+                       const fs::path& out_dir = {}, const StoreOptions& store_options = {}) {
+    auto store = StateStore::open(state(), store_options);
     EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error());
     if (!store) return {};
     options.out_dir = out_dir.empty() ? out() : out_dir;
@@ -295,6 +298,45 @@ TEST_F(FileReplayTest, EveryBatchsOutputsReachTheFilesAndLeaveTheOutboxEmpty) {
   EXPECT_EQ(read_file(out() / "distributions.jsonl"), dists);
   EXPECT_EQ(read_file(out() / "rejects.jsonl"), rejs);
   dir_ = saved;
+}
+
+// A batch that commits in the background and finds the map full grows it, and a map growth
+// needs every read transaction of the process ended: the next batch, which reads as it
+// applies, must let go of its own before it waits for that commit (it did not, and replay
+// hung for good: seen on 2M lines with the 1 GiB default map). A 64 KiB map makes nearly
+// every commit grow it; the outputs must be those of a replay that never grew it.
+TEST_F(FileReplayTest, AMapGrowthInABackgroundCommitDoesNotWaitForeverForTheNextBatch) {
+  std::string text = business_date("B1", "2026-01-01") + "\n";
+  for (int i = 0; i < 400; ++i) {
+    text += assess(fmt::format("EA{}", i), fmt::format("A{}", i), "O1") + "\n";
+    text += pay(fmt::format("EP{}", i), fmt::format("A{}", i), "P1", "20.00") + "\n";
+  }
+  const fs::path events = input("events.jsonl");
+  write_file(events, text);
+  ReplayOptions options;
+  options.batch_lines_max = 40;
+  options.batch_interval_ms = 3'600'000;
+  std::future<ReplaySummary> grown = std::async(std::launch::async, [&] {
+    return replay({events.string()}, options, dir_ / "out-grown", StoreOptions{.initial_map_bytes = 64 * 1024});
+  });
+  if (grown.wait_for(std::chrono::seconds{120}) != std::future_status::ready) {
+    std::fputs("FileReplayTest: replay with map growth hung for 120 s (deadlock)\n", stderr);
+    std::abort();  // the replay thread cannot be stopped, and the test cannot go on
+  }
+  const ReplaySummary s = grown.get();
+  EXPECT_EQ(s.lines, 801u);
+  EXPECT_EQ(s.accepted, 801u);
+  const fs::path grown_state = state();
+  dir_ = dir_ / "roomy";
+  fs::create_directories(dir_);
+  const ReplaySummary roomy = replay({events.string()});
+  EXPECT_EQ(s.outputs_written, 400u);  // a distribution per payment
+  EXPECT_EQ(roomy.outputs_written, s.outputs_written);
+  // The state outgrew the 64 KiB map several times over: it did grow.
+  EXPECT_GT(fs::file_size(grown_state / "data.mdb"), 4u * 64 * 1024);
+  for (const char* name : {"activities.jsonl", "distributions.jsonl", "rejects.jsonl"})
+    EXPECT_EQ(read_file(grown_state.parent_path() / "out-grown" / name), read_file(out() / name)) << name;
+  dir_ = grown_state.parent_path();
 }
 
 // contract 6 and file_replay.cpp's crash-safety comment: a crash after a commit and before
