@@ -1328,6 +1328,13 @@ void StateStore::Impl::run_committer() {
   }
 }
 
+std::optional<std::string> StateStore::take_commit_failure() {
+  std::unique_lock lock{impl_->commit_mutex};
+  impl_->commit_changed.wait(lock, [&] { return !impl_->queued && !impl_->running; });
+  impl_->in_flight.reset();
+  return std::exchange(impl_->background_failure, std::nullopt);
+}
+
 Status StateStore::wait_for_commits() {
   std::unique_lock lock{impl_->commit_mutex};
   impl_->commit_changed.wait(lock, [&] { return !impl_->queued && !impl_->running; });

@@ -124,6 +124,10 @@ class StateStore {
   // Waits until no batch is committing in the background. An Error: a background commit
   // failed (the store commits nothing more; the process should stop and restart).
   Status wait_for_commits();
+  // Waits like wait_for_commits(), then forgets a background commit's failure, so that
+  // batches may commit again (the daemon retries after a full disk; replay stops instead).
+  // Returns the failure it forgot, if any. No batch may be open.
+  std::optional<std::string> take_commit_failure();
 
   // Deletes outbox entries with seq <= through_seq and records output file lengths, in one
   // synced transaction (the file connector calls this after it fsynced the files).

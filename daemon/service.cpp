@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -144,7 +145,36 @@ struct Service::Impl {
   std::string storage_error_logged;  // a retry failing the same way logs nothing more
   std::uint64_t storage_retries = 0;
 
+  // The batch committing on the store's committer thread while the next one applies
+  // (StateStore::Batch::commit_in_background): at most one. Its outputs are published, and
+  // its inputs forgotten, only once finish_commit() has seen it committed; if it failed, its
+  // inputs and the open batch's are applied again after the storage retry, in order.
+  struct Committing {
+    std::vector<kafka::ConsumedMessage> inputs;
+    std::uint64_t acknowledged_through = 0;  // what the batch acknowledged in the state
+    std::size_t messages = 0;
+    std::size_t outputs = 0;
+    std::vector<std::pair<kafka::TopicPartition, std::int64_t>> monitoring;  // positions it committed
+  };
+  std::optional<Committing> committing;
+  // Filled on the committer thread, taken by finish_commit() on the loop's.
+  struct CommitResult {
+    Status status = Ok{};
+    double seconds = 0;
+    std::vector<PendingOutput> outputs;
+  };
+  std::mutex commit_result_mutex;
+  std::optional<CommitResult> commit_result;
+
   Impl(Config c, ServiceLog l) : config(std::move(c)), log(std::move(l)), decoder(config.rules), applier(config.rules) {}
+  ~Impl() {
+    // The committer thread writes into commit_result: nothing may go before it is done. The
+    // open batch goes first: its read transaction would keep a map growth waiting.
+    batch.reset();
+    if (store) (void)store->wait_for_commits();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   kafka::ClientOptions client_options() const {
     kafka::ClientOptions options{.brokers = bootstrap, .client = config.kafka.client};
@@ -176,6 +206,7 @@ struct Service::Impl {
   void release_all();
   void pause_merge_queues();
   Status commit_batch();
+  Status finish_commit(bool wait);
   void open_batch(std::int32_t partition);
   void follow_clock();
   Status acknowledge_if_idle();
@@ -379,6 +410,7 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
   // this state says.
   if (batch)
     if (Status s = commit_batch(); !s && delivery_failure.empty()) delivery_failure = s.error();
+  if (Status s = finish_commit(true); !s && delivery_failure.empty()) delivery_failure = s.error();
   for (const kafka::TopicPartition& tp : tps) {
     positions.erase(tp);
     clock_dates.erase(tp);
@@ -462,7 +494,9 @@ void Service::Impl::retry_storage() {
   held.clear();
   for (kafka::ConsumedMessage& m : again) apply(std::move(m));
   if (batch) {
-    (void)commit_batch();  // a failure comes back through storage_failure()
+    // A failure comes back through storage_failure(); this waits for it.
+    if (Status c = commit_batch(); !c && delivery_failure.empty()) delivery_failure = c.error();
+    if (Status f = finish_commit(true); !f && delivery_failure.empty()) delivery_failure = f.error();
   } else if (acknowledged_through() > acknowledged_in_state) {
     if (Status a = store->acknowledge_outbox(acknowledged_through(), {}); !a)
       storage_failure(a.error());
@@ -620,38 +654,79 @@ void Service::Impl::follow_clock() {
   }
 }
 
+// Hands the open batch to the store's committer thread. The commit before it is finished
+// (and its outputs published) first: one commit in flight at most.
 Status Service::Impl::commit_batch() {
   PAYDIST_INVARIANT(batch != nullptr);
+  if (Status f = finish_commit(true); !f) return f;
+  if (!batch) return Ok{};  // the commit before it failed, and took this batch with it
   const std::uint64_t through = acknowledged_through();
   if (through > acknowledged_in_state) batch->acknowledge_outbox(through, {});
-  const auto started = Clock::now();
-  Status committed = batch->commit(Durability::synced);
-  if (!committed) {
-    batch.reset();
-    storage_failure(fmt::format("state commit failed: {}", committed.error()));
-    return Ok{};  // nothing lost: the batch's messages are held
-  }
+  Committing c;
+  c.inputs = std::move(batch_inputs);
   batch_inputs.clear();
-  metrics.commit_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
-  metrics.batch_messages.observe(static_cast<double>(batch_messages));
-  ++metrics.commits;
-  if (through > acknowledged_in_state) acknowledged_in_state = through;
-  Status published = Ok{};
-  batch->for_each_output([&](const QueuedOutput& o) {
-    if (published) published = produce(o);
-  });
-  batch.reset();
-  if (!published) return published;
-  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> monitoring;
+  c.acknowledged_through = through;
+  c.messages = batch_messages;
+  batch->for_each_output([&](const QueuedOutput&) { ++c.outputs; });
   for (const auto& [tp, next] : positions)
-    if (next != kUnknownPosition) monitoring.emplace_back(tp, next);
-  consumer->commit_for_monitoring(monitoring);
+    if (next != kUnknownPosition) c.monitoring.emplace_back(tp, next);
+  committing = std::move(c);
+  const auto started = Clock::now();
+  StateStore::Batch::commit_in_background(
+      std::move(batch), Durability::synced, [this, started](Status status, StateStore::Batch& done) {
+        CommitResult r;
+        r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+        if (status)
+          done.for_each_output([&](const QueuedOutput& o) {
+            r.outputs.push_back(PendingOutput{o.seq, o.topic, std::string{o.key}, std::string{o.json}});
+          });
+        r.status = std::move(status);
+        std::lock_guard lock{commit_result_mutex};
+        commit_result = std::move(r);
+      });
+  return Ok{};
+}
+
+// Takes the result of the commit in flight, if there is one and it is done (or, with
+// `wait`, once it is): publishes its outputs, or on a failure stops consumption with its
+// inputs and the open batch's held for the retry.
+Status Service::Impl::finish_commit(bool wait) {
+  if (!committing) return Ok{};
+  if (wait) {
+    if (batch) batch->wait_for_predecessor();  // ends its read transaction first
+    (void)store->wait_for_commits();           // a failure comes through commit_result
+  }
+  std::optional<CommitResult> r;
+  {
+    std::lock_guard lock{commit_result_mutex};
+    r = std::exchange(commit_result, std::nullopt);
+  }
+  if (!r) return Ok{};  // still committing
+  Committing c = std::move(*committing);
+  committing.reset();
+  if (!r->status) {
+    // The open batch read through the failed one's writes: it goes too, and both batches'
+    // messages are applied again, in order, once a commit succeeds.
+    batch.reset();
+    (void)store->take_commit_failure();
+    batch_inputs.insert(batch_inputs.begin(), std::make_move_iterator(c.inputs.begin()),
+                        std::make_move_iterator(c.inputs.end()));
+    storage_failure(fmt::format("state commit failed: {}", r->status.error()));
+    return Ok{};  // nothing lost: the messages are held
+  }
+  metrics.commit_seconds.observe(r->seconds);
+  metrics.batch_messages.observe(static_cast<double>(c.messages));
+  ++metrics.commits;
+  if (c.acknowledged_through > acknowledged_in_state) acknowledged_in_state = c.acknowledged_through;
+  for (const PendingOutput& o : r->outputs)
+    if (Status p = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}); !p) return p;
+  consumer->commit_for_monitoring(c.monitoring);
   return Ok{};
 }
 
 Status Service::Impl::acknowledge_if_idle() {
   const std::uint64_t through = acknowledged_through();
-  if (batch || storage_failed || through <= acknowledged_in_state ||
+  if (batch || committing || storage_failed || through <= acknowledged_in_state ||
       Clock::now() - last_acknowledge < kIdleAcknowledgeInterval)
     return Ok{};
   last_acknowledge = Clock::now();
@@ -667,6 +742,7 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
   Impl& s = *impl_;
   s.producer->poll(std::chrono::milliseconds{0});
   if (!s.delivery_failure.empty()) return Error{s.delivery_failure};
+  if (Status f = s.finish_commit(false); !f) return Error{f.error()};
   // Backpressure, with hysteresis: pause at the bound, resume at half of it.
   const std::size_t bound = s.config.kafka.outbox_messages_max;
   if (!s.paused && s.in_flight.size() >= bound) {
@@ -731,6 +807,7 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   Impl& s = *impl_;
   if (s.batch)
     if (Status c = s.commit_batch(); !c) return c;
+  if (Status f = s.finish_commit(true); !f) return f;
   if (s.consumer) s.consumer->close(kLeaveGroupTimeout);  // its revoke handler finds no batch open
   Status flushed = s.producer->flush(flush_timeout);
   s.producer->poll(std::chrono::milliseconds{0});
@@ -769,7 +846,8 @@ Gauges Service::gauges() {
       p.business_date_unix = std::int64_t{t->business_date->serial()} * 86'400;
     g.partitions.push_back(std::move(p));
   }
-  g.outbox_depth = s.in_flight.size();
+  // Outputs committed or committing and not yet acknowledged by the broker.
+  g.outbox_depth = s.in_flight.size() + (s.committing ? s.committing->outputs : 0);
   g.merge_queued = s.merge_queued;
   g.paused = s.paused || s.storage_failed;
   g.ready = ready();
