@@ -3,6 +3,7 @@
 // scopes; the outbox; map growth; format versions; a reader in another process.
 #include "connectors/state_store.h"
 #include "tests/support/raw_lmdb.h"
+#include "tests/support/small_tmpfs.h"
 
 #include <lmdb.h>
 #include <poll.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 #include <mutex>
@@ -1094,6 +1096,66 @@ TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightWithoutWaitingForIt) 
   EXPECT_EQ(committed.results, (std::vector<std::string>{"ok:0", "ok:0"}));
   auto third = store->begin(0);
   EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 4, 1), 1, "A2");
+}
+
+// A background commit that fails (here a full disk) fails the batch begun while it ran,
+// and nothing commits after it until take_commit_failure() forgets the failure: then, with
+// room again, batches commit as before (paydistd retries a full disk this way).
+TEST_F(StateStoreTest, AFailedBackgroundCommitIsForgottenByTakeCommitFailureAndCommitsResume) {
+  testing::SmallTmpfs tmpfs(dir_, "4m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs for the state (" << tmpfs.error() << "): needs root";
+  auto store = open_store(StoreOptions{.initial_map_bytes = 64 * 1024});
+  {
+    auto small = store->begin(0);
+    small->store_account(make_account("KEPT", 0), std::nullopt);
+    ASSERT_TRUE(small->commit(Durability::synced));
+  }
+  const fs::path filler = dir_ / "filler";
+  ASSERT_GT(testing::SmallTmpfs::fill(filler), 0u);
+  Committed committed;
+  auto first = store->begin(0);
+  for (int i = 0; i < 600; ++i) {
+    const std::string id = fmt::format("LOST{}", i);
+    first->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
+    first->add_output(OutputTopic::distributions, id, std::string(300, 'd'));
+  }
+  StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
+  auto second = store->begin(0);
+  EXPECT_TRUE(second->load_account(acc("LOST1")));  // reads the committing batch's writes
+  second->store_account(make_account("ALSO", 1), std::nullopt);
+  StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
+  const Status waited = store->wait_for_commits();
+  ASSERT_FALSE(waited) << "the first batch fitted on the full file system";
+  // The second batch's callback may run before the first's (it runs on this thread).
+  ASSERT_EQ(committed.results.size(), 2u);
+  std::vector<std::string> results = committed.results;
+  std::sort(results.begin(), results.end(), [](const std::string& a, const std::string& b) {
+    return a.starts_with("not committed") < b.starts_with("not committed");
+  });
+  EXPECT_NE(results[0].find("bytes free on the state's file system"), std::string::npos) << results[0];
+  EXPECT_TRUE(results[1].starts_with("not committed: an earlier commit failed: ")) << results[1];
+  // Still failed: a batch commits nothing.
+  {
+    auto refused = store->begin(0);
+    refused->store_account(make_account("REFUSED", 2), std::nullopt);
+    EXPECT_FALSE(refused->commit(Durability::synced));
+  }
+  const std::optional<std::string> forgotten = store->take_commit_failure();
+  ASSERT_TRUE(forgotten);
+  EXPECT_EQ(*forgotten, waited.error());
+  EXPECT_FALSE(store->take_commit_failure());  // once
+  fs::remove(filler);
+  auto third = store->begin(0);
+  EXPECT_FALSE(third->load_account(acc("LOST1")));  // never committed
+  third->store_account(make_account("AFTER", 3), std::nullopt);
+  StateStore::Batch::commit_in_background(std::move(third), Durability::synced, committed.callback());
+  ASSERT_TRUE(store->wait_for_commits());
+  EXPECT_EQ(committed.results.back(), "ok:0");
+  EXPECT_TRUE(store->read_account(acc("KEPT")));
+  EXPECT_TRUE(store->read_account(acc("AFTER")));
+  EXPECT_FALSE(store->read_account(acc("LOST1")));
+  EXPECT_FALSE(store->read_account(acc("ALSO")));
+  EXPECT_FALSE(store->read_account(acc("REFUSED")));
 }
 
 TEST_F(StateStoreTest, BackgroundCommitsGrowTheMapWhileTheNextBatchReads) {

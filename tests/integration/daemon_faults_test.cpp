@@ -5,16 +5,12 @@
 // (checked against `paydist replay` of the same file).
 #include <librdkafka/rdkafka.h>
 
-#include <fcntl.h>
-#include <sys/mount.h>
-
-#include <cerrno>
-#include <cstring>
 #include <sys/stat.h>
 
 #include "connectors/codec.h"
 #include "tests/integration/daemon_fixture.h"
 #include "tests/support/raw_lmdb.h"
+#include "tests/support/small_tmpfs.h"
 
 namespace paydist::integration {
 namespace {
@@ -378,42 +374,7 @@ TEST_F(StateFaultTest, AStateOfANewerFormatIsRefused) {
 }
 
 
-// The state directory on a tmpfs of its own, unmounted (lazily: paydistd may still hold
-// its files) at scope end.
-class SmallTmpfs {
- public:
-  SmallTmpfs(const fs::path& dir, const std::string& size) : dir_(dir) {
-    fs::create_directories(dir);
-    const std::string options = "size=" + size + ",mode=0700";
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0)
-      mounted_ = true;
-    else
-      error_ = std::strerror(errno);
-  }
-  ~SmallTmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  SmallTmpfs(const SmallTmpfs&) = delete;
-  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
-  // Writes `file` until the file system is full; its size.
-  static std::uintmax_t fill(const fs::path& file) {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) return 0;
-    const std::string chunk(64 * 1024, 'x');
-    std::uintmax_t written = 0;
-    for (ssize_t n; (n = ::write(fd, chunk.data(), chunk.size())) > 0;) written += static_cast<std::uintmax_t>(n);
-    ::close(fd);
-    return written;
-  }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
+using testing::SmallTmpfs;
 
 // The state's file system fills up while messages come: paydistd stops consuming (one
 // clear line, /readyz failing), neither dies nor loses anything, and carries on once
