@@ -7,10 +7,12 @@
 # builds the Tsan type (ThreadSanitizer) in build-tsan/ and runs the tests of the threaded
 # parts under it (the Kafka clients, replay's reader and committer threads, paydistd).
 # Exits non-zero unless all four pass. Measured from a fresh clone on an idle 2-core machine
-# (2026-12-06, 1431 s in all, CI's budget is 1500): Release build 236 s and tests 209 s, Asan
-# build 371 s and tests 275 s, fuzz build 52 s and fuzzing 48 s, Tsan build 168 s and tests
-# 73 s. tests/CMakeLists.txt says how the test programs are compiled to keep it there, and
-# tests/ctest_costs.cmake why the long tests start first.
+# (2026-12-06, AMD EPYC VM, 1431 s in all, CI's budget is 1500): Release build 236 s and tests
+# 209 s, Asan build 371 s and tests 275 s, fuzz build 52 s and fuzzing 48 s, Tsan build 168 s
+# and tests 73 s. The same evening on the Intel Xeon VM that replaced it, 921 s in all:
+# Release 138 + 195 s, Asan 205 + 152 s, fuzz 35 + 46 s, Tsan 88 + 62 s. tests/CMakeLists.txt
+# says how the test programs are compiled to keep it there, and tests/ctest_costs.cmake why
+# the long tests start first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
