@@ -1120,8 +1120,10 @@ TEST_F(StateStoreTest, AFailedBackgroundCommitIsForgottenByTakeCommitFailureAndC
     first->add_output(OutputTopic::distributions, id, std::string(300, 'd'));
   }
   StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
+  // The first commit may have failed already (it fails fast on the full file system): then
+  // this batch does not read its writes, and still cannot commit. Either way it fails below.
   auto second = store->begin(0);
-  EXPECT_TRUE(second->load_account(acc("LOST1")));  // reads the committing batch's writes
+  (void)second->load_account(acc("LOST1"));
   second->store_account(make_account("ALSO", 1), std::nullopt);
   StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
   const Status waited = store->wait_for_commits();
