@@ -54,6 +54,13 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
   for (const Gauges::Partition& p : g.partitions)
     if (p.lag) fmt::format_to(to, "paydist_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", p.topic, p.partition, *p.lag);
 
+  header(out, "paydist_consumer_position", "gauge",
+         "Next offset of an input partition to apply (what the state has applied through).");
+  for (const Gauges::Partition& p : g.partitions)
+    if (p.position)
+      fmt::format_to(to, "paydist_consumer_position{{topic=\"{}\",partition=\"{}\"}} {}\n", p.topic, p.partition,
+                     *p.position);
+
   header(out, "paydist_business_date_seconds", "gauge",
          "Business date of an input partition's timeline, as a Unix timestamp (midnight UTC).");
   for (const Gauges::Partition& p : g.partitions)

@@ -46,7 +46,8 @@ struct Gauges {
   struct Partition {
     std::string topic;
     std::int32_t partition = 0;
-    std::optional<std::int64_t> lag;                 // high watermark - next offset
+    std::optional<std::int64_t> lag;                 // high watermark of the last fetch - next offset
+    std::optional<std::int64_t> position;            // next offset to apply (known once stored or applied)
     std::optional<std::int64_t> business_date_unix;  // midnight UTC of its business date
   };
   std::vector<Partition> partitions;

@@ -839,9 +839,12 @@ Gauges Service::gauges() {
   Gauges g;
   for (const auto& [tp, next] : s.positions) {
     Gauges::Partition p{tp.topic, tp.partition};
-    // With no position yet, everything in the partition is still to come.
+    // With no position yet, everything in the partition is still to come. The high
+    // watermark is the one the last fetch response gave: while the consumer cannot reach
+    // the broker it is not moved by what arrives meanwhile.
     if (std::optional<std::int64_t> high = s.consumer->cached_high_watermark(tp))
       p.lag = std::max<std::int64_t>(0, *high - std::max<std::int64_t>(next, 0));
+    if (next != kUnknownPosition) p.position = next;
     if (std::optional<TimelineState> t = s.store->read_timeline(static_cast<TimelineId>(tp.partition)); t && t->business_date)
       p.business_date_unix = std::int64_t{t->business_date->serial()} * 86'400;
     g.partitions.push_back(std::move(p));

@@ -212,13 +212,16 @@ listen = "127.0.0.1:0"
 
   std::string metrics() { return port_ != 0 ? http_get(port_, "/metrics").second : ""; }
 
-  // Every input partition assigned with lag 0, every output acknowledged.
+  // Every input partition assigned and applied to its end as the broker says now (the lag
+  // gauge alone can be stale: testing::applied_to_end), every output acknowledged.
   bool caught_up() {
     const std::string m = metrics();
     int assigned = 0;
     for (const std::string& line : split_lines(m)) assigned += line.rfind("paydist_consumer_lag{", 0) == 0 ? 1 : 0;
-    return assigned == kPartitions && metric(m, "paydist_consumer_lag") == 0 && metric(m, "paydist_outbox_depth") == 0;
+    return assigned == kPartitions && metric(m, "paydist_consumer_lag") == 0 && metric(m, "paydist_outbox_depth") == 0 &&
+           testing::applied_to_end(m, bootstrap_, end_offsets_);
   }
+  testing::EndOffsets end_offsets_;
 
   void count_resumed() {
     for (int i = 1; i <= starts_; ++i) {

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -92,6 +93,7 @@ listen = "127.0.0.1:0"
     state_ = dir_ / state;
   }
   void TearDown() override {
+    end_offsets_.reset();
     daemon_.stop(SIGKILL, 5s);
     broker_.stop(SIGKILL, 5s);
     cluster_.reset();
@@ -142,15 +144,15 @@ listen = "127.0.0.1:0"
 
   std::string metrics() { return http_get(port_, "/metrics").second; }
 
-  // Waits until the daemon applied `messages` input messages in all (across restarts the
-  // counters restart, so this asks the broker: every partition's lag is 0) and delivered
+  // The daemon holds every input partition, has applied each up to its end as the broker
+  // says now (testing::applied_to_end: the lag gauge alone can be stale) and has delivered
   // every output.
   bool caught_up(int input_topics = 1) {
     const std::string m = metrics();
     return metric(m, "paydist_consumer_lag") == 0 && metric(m, "paydist_outbox_depth") == 0 &&
-           m.find("paydist_consumer_lag{") != std::string::npos &&
-           std::count(m.begin(), m.end(), '\n') > 0 && assigned_partitions(m) == input_topics * kPartitions;
+           assigned_partitions(m) == input_topics * kPartitions && testing::applied_to_end(m, bootstrap_, end_offsets_);
   }
+  testing::EndOffsets end_offsets_;
   static int assigned_partitions(const std::string& m) {
     int n = 0;
     for (const std::string& line : split_lines(m)) n += line.rfind("paydist_consumer_lag{", 0) == 0 ? 1 : 0;

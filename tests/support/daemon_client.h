@@ -13,6 +13,9 @@
 #include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -98,6 +101,60 @@ inline double metric(const std::string& text, const std::string& name) {
     sum = (sum < 0 ? 0 : sum) + std::stod(line.substr(line.rfind(' ') + 1));
   }
   return sum;
+}
+
+// The values of a per-partition gauge (`name{topic="T",partition="P"} V`), by (T, P).
+inline std::map<std::pair<std::string, std::int32_t>, std::int64_t> partition_values(const std::string& text,
+                                                                                    const std::string& name) {
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> out;
+  const std::string prefix = name + "{topic=\"";
+  for (const std::string& line : split_lines(text)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const std::size_t topic_end = line.find('"', prefix.size());
+    const std::size_t partition_at = line.find("partition=\"", topic_end);
+    const std::size_t space = line.rfind(' ');
+    if (topic_end == std::string::npos || partition_at == std::string::npos || space == std::string::npos) continue;
+    out[{line.substr(prefix.size(), topic_end - prefix.size()),
+         static_cast<std::int32_t>(std::stol(line.substr(partition_at + 11)))}] = std::stoll(line.substr(space + 1));
+  }
+  return out;
+}
+
+// High watermarks of partitions as the broker gives them now, through one reader kept
+// while the bootstrap address stays the same.
+class EndOffsets {
+ public:
+  std::optional<std::int64_t> of(const std::string& bootstrap, const std::string& topic, std::int32_t partition) {
+    if (!reader_ || bootstrap_ != bootstrap) {
+      reader_.reset();
+      auto reader = kafka::Reader::create({.brokers = bootstrap});
+      if (!reader) return std::nullopt;
+      reader_ = std::move(*reader);
+      bootstrap_ = bootstrap;
+    }
+    auto w = reader_->watermarks({topic, partition}, std::chrono::seconds{2});
+    return w ? std::optional<std::int64_t>{w->high} : std::nullopt;  // nullopt while the broker is away
+  }
+  void reset() { reader_.reset(); }
+
+ private:
+  std::unique_ptr<kafka::Reader> reader_;
+  std::string bootstrap_;
+};
+
+// Every input partition the daemon's /metrics text lists (its paydist_consumer_lag lines)
+// applied up to its end as the broker says now (paydist_consumer_position; no position is
+// 0). The lag gauge alone is not enough: it is against the high watermark of the daemon's
+// last fetch, which does not move while its consumer is still reconnecting to a broker that
+// was away, or until its next fetch after a feed.
+inline bool applied_to_end(const std::string& metrics_text, const std::string& bootstrap, EndOffsets& ends) {
+  const auto positions = partition_values(metrics_text, "paydist_consumer_position");
+  for (const auto& [tp, lag] : partition_values(metrics_text, "paydist_consumer_lag")) {
+    const std::optional<std::int64_t> end = ends.of(bootstrap, tp.first, tp.second);
+    const auto position = positions.find(tp);
+    if (!end || (position == positions.end() ? 0 : position->second) != *end) return false;
+  }
+  return true;
 }
 
 template <class Predicate>
