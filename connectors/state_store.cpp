@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -374,6 +375,26 @@ struct StateStore::Impl {
     if (rc != 0) fatal("adopting the map size grown by another process", rc);
   }
 
+  // The writer's map is writable (MDB_WRITEMAP): a batch's pages are written in place in the
+  // file's pages, not built in malloc'd copies first, so the process's own memory does not
+  // grow with the pages a commit touches (and they grow with the state). A store through a
+  // writable map into a part of a sparse file that the file system cannot back is SIGBUS,
+  // not an error, so every byte of the map is reserved on disk (posix_fallocate) before
+  // LMDB may write there: at open and before each growth. A full disk fails a growth, with
+  // an error, and never a write. The price: the state file is as large as the map.
+  Status reserve_map(std::size_t bytes) {
+    int fd = -1;
+    if (const int rc = mdb_env_get_fd(env, &fd); rc != 0)
+      return Error{fmt::format("state store {}: no file descriptor: {}", dir.string(), mdb_strerror(rc))};
+    if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0) {
+      struct stat st {};
+      (void)::fstat(fd, &st);
+      return Error{fmt::format("state store {}: cannot reserve {} bytes on disk for the map (the file has {}): {}{}",
+                               dir.string(), bytes, st.st_size, std::strerror(rc), free_space_note(dir))};
+    }
+    return Ok{};
+  }
+
   // Grows the map after MDB_MAP_FULL: doubles it, or more when the failed transaction was
   // writing more than that (`batch_bytes`, so a huge batch does not retry once per doubling).
   // Called by the writer with no transaction of its own.
@@ -384,8 +405,10 @@ struct StateStore::Impl {
       return Error{fmt::format("state store {} is full: the map reached {} bytes", dir.string(), info.me_mapsize)};
     const std::size_t page = 4096;
     const std::size_t wanted = std::min(kMaxMapBytes, std::max(info.me_mapsize * 2, info.me_mapsize + 3 * batch_bytes));
+    const std::size_t grown = (wanted + page - 1) / page * page;
+    if (Status s = reserve_map(grown); !s) return s;  // before LMDB may write past the old end
     std::unique_lock lock{map_mutex};
-    const int rc = mdb_env_set_mapsize(env, (wanted + page - 1) / page * page);
+    const int rc = mdb_env_set_mapsize(env, grown);
     if (rc != 0) return Error{fmt::format("state store {}: cannot grow the map: {}", dir.string(), mdb_strerror(rc))};
     return Ok{};
   }
@@ -577,9 +600,15 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
     const std::size_t map_bytes = (std::max(options.initial_map_bytes, page) + page - 1) / page * page;
     if (int rc = mdb_env_set_mapsize(impl->env, map_bytes); rc != 0) return lmdb_error("cannot set the map size", rc);
   }
-  const unsigned flags = MDB_NOTLS | (impl->read_only ? MDB_RDONLY : 0);
+  // The writer maps the file writable (see reserve_map); readers map it read-only.
+  const unsigned flags = MDB_NOTLS | (impl->read_only ? MDB_RDONLY : MDB_WRITEMAP);
   if (int rc = mdb_env_open(impl->env, dir.c_str(), flags, kFileMode); rc != 0)
     return lmdb_error("cannot open the LMDB environment", rc);
+  if (!impl->read_only) {
+    MDB_envinfo info{};
+    mdb_env_info(impl->env, &info);
+    if (Status s = impl->reserve_map(info.me_mapsize); !s) return Error{s.error()};
+  }
 
   MDB_txn* raw = nullptr;
   if (int rc = mdb_txn_begin(impl->env, nullptr, impl->read_only ? MDB_RDONLY : 0, &raw); rc != 0)

@@ -1101,6 +1101,45 @@ TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightWithoutWaitingForIt) 
 // A background commit that fails (here a full disk) fails the batch begun while it ran,
 // and nothing commits after it until take_commit_failure() forgets the failure: then, with
 // room again, batches commit as before (paydistd retries a full disk this way).
+// The writer's map is writable (MDB_WRITEMAP), and a store into a page the file system
+// cannot back would be SIGBUS: so the map is reserved on disk, at open and before each
+// growth. The file's allocated blocks cover the map (a sparse file would not); a map that
+// does not fit is refused at open with one line, and a growth that does not fit fails the
+// commit, after which the state still holds what was committed.
+TEST_F(StateStoreTest, TheWholeMapIsReservedOnDiskAndAMapThatDoesNotFitIsAnError) {
+  testing::SmallTmpfs tmpfs(dir_, "8m");
+  if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs for the state (" << tmpfs.error() << "): needs root";
+  {
+    const Result<std::unique_ptr<StateStore>> too_big = StateStore::open(dir_, StoreOptions{.initial_map_bytes = 16 << 20});
+    ASSERT_FALSE(too_big);
+    EXPECT_NE(too_big.error().find("cannot reserve 16777216 bytes on disk for the map"), std::string::npos)
+        << too_big.error();
+    EXPECT_NE(too_big.error().find("bytes free on the state's file system)"), std::string::npos) << too_big.error();
+  }
+  auto store = open_store(StoreOptions{.initial_map_bytes = 1 << 20});
+  ASSERT_TRUE(store);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "data.mdb").c_str(), &st), 0);
+  EXPECT_GE(static_cast<std::int64_t>(st.st_blocks) * 512, std::int64_t{1} << 20) << "the map is not backed on disk";
+  {
+    auto batch = store->begin(0);
+    batch->store_account(make_account("KEPT", 0), std::nullopt);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  // About 12 MiB of records: the map must grow past what the 8 MiB file system holds.
+  auto batch = store->begin(0);
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = fmt::format("BIG{}", i);
+    batch->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
+    batch->add_output(OutputTopic::distributions, id, std::string(4000, 'd'));
+  }
+  const Status grown = batch->commit(Durability::synced);
+  ASSERT_FALSE(grown) << "12 MiB fitted on an 8 MiB file system";
+  EXPECT_NE(grown.error().find("bytes on disk for the map"), std::string::npos) << grown.error();
+  EXPECT_TRUE(store->read_account(acc("KEPT")));
+  EXPECT_FALSE(store->read_account(acc("BIG1")));
+}
+
 TEST_F(StateStoreTest, AFailedBackgroundCommitIsForgottenByTakeCommitFailureAndCommitsResume) {
   testing::SmallTmpfs tmpfs(dir_, "4m");
   if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs for the state (" << tmpfs.error() << "): needs root";

@@ -383,6 +383,9 @@ TEST_F(StateFaultTest, AFullDiskStopsConsumptionUntilSpaceReturnsAndLosesNothing
   // Needs mount(2) (root or CAP_SYS_ADMIN), as in this project's CI containers.
   SmallTmpfs tmpfs(state_, "24m");
   if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs for the state (" << tmpfs.error() << "): needs root";
+  // The map is reserved on disk as it grows (StateStore: never a write into an unbacked
+  // page): a 1 MiB map at start, so the stream outgrows it after the disk is full.
+  write_config("", "state", "", "initial_map_mb = 1");
   const fs::path events = generate(1500, 40, 72), first = dir_ / "first.jsonl", rest = dir_ / "rest.jsonl";
   const std::vector<std::string> lines = split_lines(read_text(events));
   std::ofstream(first) << fmt::format("{}\n", fmt::join(lines.begin(), lines.begin() + lines.size() / 10, "\n"));
