@@ -73,7 +73,8 @@ for n in "${sizes[@]}"; do
     seconds=$(sed -E 's/.* seconds=([0-9.]+).*/\1/' <<<"$summary")
     rate=$(sed -E 's/.* lines_per_s=([0-9]+).*/\1/' <<<"$summary")
     mib=$(( $(stat -c %s "$input") / 1048576 ))
-    state_mib=$(( $(du -sk "$work/state" | cut -f1) / 1024 ))
+    # The pages the state uses (mdb_stat): data.mdb is as large as the map, reserved ahead.
+    state_mib=$(mdb_stat -e "$work/state" | awk '/Page size:/ {p = $3} /Number of pages used:/ {n = $5} END {printf "%d", p * n / 1048576}')
     read -r rss anon <<<"$measured"
     printf '%-10s %8s %9s %12s %12s %13s %10s %10s\n' "$n" "$history" "$seconds" "$rate" "$rss" "$anon" "$mib" "$state_mib"
     echo "  $summary"
