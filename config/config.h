@@ -31,7 +31,7 @@ struct StateConfig {
   std::string dir = "/var/lib/paydist";
   // LMDB's map at open, in MiB; it grows (doubling) whenever a transaction fills it, so this
   // only sets where growth starts (small values let tests exercise the growth).
-  std::int64_t initial_map_mb = 64;
+  std::int64_t initial_map_mb = 1024;
 };
 
 // [kafka], [kafka.topics], [kafka.client]: the daemon's broker, topics and batching.

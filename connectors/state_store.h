@@ -70,7 +70,7 @@ struct OutputFileMark {
 };
 
 struct StoreOptions {
-  std::size_t initial_map_bytes = std::size_t{64} << 20;  // grows on MDB_MAP_FULL; reserved on disk
+  std::size_t initial_map_bytes = std::size_t{1} << 30;  // grows on MDB_MAP_FULL; reserved on disk
   enum class Access : std::uint8_t { read_write, read_only } access = Access::read_write;
   // The audit entries kept per account for `paydist explain` (the newest ones); 0 keeps none
   // and spares the processor writing them. Config: [history] entries_per_account.
