@@ -665,9 +665,8 @@ Status FileReplay::Impl::commit(const InputFile& file) {
     batch->set_file_position(FilePosition{file.real_path, file.line_number, file.bytes_consumed, file.sha256});
   // The batch before this one is committed and its outputs written (steps 1-3), so their
   // acknowledgement (step 4) rides in this one, as it always did; only now the commit and
-  // the writing of batch N overlap the applying of batch N+1. This batch's read
-  // transaction ends first: batch N's commit may be waiting for it to grow the map.
-  batch->wait_for_predecessor();
+  // the writing of batch N overlap the applying of batch N+1. (Waiting for batch N ends this
+  // batch's read transaction first: StateStore::wait_for_commits.)
   if (Status s = finish_background(); !s) {
     batch.reset();
     return s;

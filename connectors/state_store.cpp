@@ -308,6 +308,12 @@ struct StateStore::Impl {
 
   void run_committer();
 
+  // The batch that holds the writer (begun and not yet ended or handed to the committer), on
+  // the writer's thread: wait_for_commits() ends its read transaction before it waits, as
+  // a map growth in the commit waited for needs every reader out.
+  StateStore::Batch::Impl* open_batch = nullptr;
+  void settle_open_batch();
+
   // The buffers the last batch gave back (see BatchBuffers). Its own mutex: a committed
   // batch has let the next writer in before it is destroyed and gives its buffers back.
   std::mutex spare_mutex;
@@ -876,7 +882,10 @@ struct StateStore::Batch::Impl : BatchBuffers {
   void end() {
     reader.reset();
     txn.abort();
-    if (std::exchange(holds_writer, false)) store.release_writer();
+    if (std::exchange(holds_writer, false)) {
+      if (store.open_batch == this) store.open_batch = nullptr;
+      store.release_writer();
+    }
   }
 
   // Waits for the predecessor's commit. On success its writes are in LMDB: the overlay goes
@@ -926,7 +935,9 @@ std::unique_ptr<StateStore::Batch> StateStore::begin(TimelineId timeline) {
     std::lock_guard lock{impl_->commit_mutex};
     if (impl_->in_flight && !impl_->in_flight->background_done) before = impl_->in_flight;
   }
-  return std::make_unique<Batch>(std::make_shared<Batch::Impl>(*impl_, timeline, std::move(before)));
+  auto batch = std::make_shared<Batch::Impl>(*impl_, timeline, std::move(before));
+  impl_->open_batch = batch.get();
+  return std::make_unique<Batch>(std::move(batch));
 }
 
 StateStore::Batch::Batch(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -1141,7 +1152,6 @@ void StateStore::Batch::set_input_offset(const InputPartition& partition, std::i
   impl_->input_offsets.insert_or_assign(offset_key(partition), next_offset);
 }
 
-void StateStore::Batch::wait_for_predecessor() { impl_->settle_predecessor(); }
 
 std::size_t StateStore::Batch::pending_writes() const {
   std::size_t timeline_writes = 0;
@@ -1326,6 +1336,7 @@ void StateStore::Batch::commit_in_background(std::unique_ptr<Batch> batch, Durab
   store.in_flight = batch->impl_;
   // The next begin() may start now: it reads this batch's writes through `in_flight`.
   b.holds_writer = false;
+  if (store.open_batch == &b) store.open_batch = nullptr;
   store.release_writer();
   store.queued = StateStore::Impl::Job{std::move(batch), durability, std::move(then)};
   if (!store.committer.joinable()) store.committer = std::thread([&store] { store.run_committer(); });
@@ -1357,7 +1368,17 @@ void StateStore::Impl::run_committer() {
   }
 }
 
+// The open batch began while a commit was in flight reads that commit's writes through an
+// old snapshot: its read transaction ends, and it waits for that commit, before anything
+// waits for the committer (whose commit may be growing the map, which needs every reader
+// out). A batch with no predecessor began with nothing in flight, and nothing can be queued
+// while it holds the writer.
+void StateStore::Impl::settle_open_batch() {
+  if (open_batch) open_batch->settle_predecessor();
+}
+
 std::optional<std::string> StateStore::take_commit_failure() {
+  impl_->settle_open_batch();
   std::unique_lock lock{impl_->commit_mutex};
   impl_->commit_changed.wait(lock, [&] { return !impl_->queued && !impl_->running; });
   impl_->in_flight.reset();
@@ -1365,6 +1386,7 @@ std::optional<std::string> StateStore::take_commit_failure() {
 }
 
 Status StateStore::wait_for_commits() {
+  impl_->settle_open_batch();
   std::unique_lock lock{impl_->commit_mutex};
   impl_->commit_changed.wait(lock, [&] { return !impl_->queued && !impl_->running; });
   impl_->in_flight.reset();

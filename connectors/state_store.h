@@ -122,11 +122,14 @@ class StateStore {
   std::vector<HistoryEntry> read_history(const AccountId& id);
 
   // Waits until no batch is committing in the background. An Error: a background commit
-  // failed (the store commits nothing more; the process should stop and restart).
+  // failed (the store commits nothing more; the process should stop and restart). Call it
+  // on the writer's thread: a batch open there ends its read transaction first (a commit
+  // waited for may have to grow the map, which waits for every reader).
   Status wait_for_commits();
   // Waits like wait_for_commits(), then forgets a background commit's failure, so that
   // batches may commit again (the daemon retries after a full disk; replay stops instead).
-  // Returns the failure it forgot, if any. No batch may be open.
+  // Returns the failure it forgot, if any. No batch should be open (one begun during the
+  // failed commit fails too).
   std::optional<std::string> take_commit_failure();
 
   // Deletes outbox entries with seq <= through_seq and records output file lengths, in one
@@ -200,13 +203,6 @@ class StateStore::Batch : public StateAccess {
   // failed background commit nothing else commits (StateStore::wait_for_commits says why).
   static void commit_in_background(std::unique_ptr<Batch> batch, Durability durability,
                                    std::function<void(Status, Batch&)> then);
-
-  // Waits for the batch that was committing in the background when this one began, if any,
-  // having ended this batch's read transaction first: that commit may have to grow the map,
-  // and a map growth waits for every read transaction in the process to end. Call it before
-  // waiting for background commits any other way (StateStore::wait_for_commits) while this
-  // batch is open, or both threads wait for each other. Later reads see the newer snapshot.
-  void wait_for_predecessor();
 
   struct Impl;
   explicit Batch(std::shared_ptr<Impl> impl);

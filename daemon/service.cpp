@@ -692,10 +692,8 @@ Status Service::Impl::commit_batch() {
 // inputs and the open batch's held for the retry.
 Status Service::Impl::finish_commit(bool wait) {
   if (!committing) return Ok{};
-  if (wait) {
-    if (batch) batch->wait_for_predecessor();  // ends its read transaction first
-    (void)store->wait_for_commits();           // a failure comes through commit_result
-  }
+  // (The open batch's read transaction ends first: StateStore::wait_for_commits.)
+  if (wait) (void)store->wait_for_commits();  // a failure comes through commit_result
   std::optional<CommitResult> r;
   {
     std::lock_guard lock{commit_result_mutex};

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <vector>
 #include <mutex>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -1229,6 +1231,47 @@ TEST_F(StateStoreTest, BackgroundCommitsGrowTheMapWhileTheNextBatchReads) {
   for (const std::string& r : committed.results) EXPECT_EQ(r, fmt::format("ok:{}", kAccounts));
   EXPECT_EQ(store->read_account(acc("ACC599"))->payments.size(), static_cast<std::size_t>(kRounds));
   EXPECT_EQ(store->read_outbox(10'000).size(), static_cast<std::size_t>(kAccounts * kRounds));
+}
+
+// The deadlock the store itself prevents: batch N commits in the background and must grow
+// the map (64 KiB to start), which waits for every read transaction to end; batch N+1 is
+// open on this thread with its read transaction, and this thread waits for the commits.
+// wait_for_commits() ends the open batch's read transaction first, so both go on. Without
+// that, the wait never ends: the test ends the process after 60 s instead of hanging.
+TEST_F(StateStoreTest, WaitingForCommitsWithABatchOpenDoesNotBlockAMapGrowth) {
+  auto store = open_store(StoreOptions{.initial_map_bytes = 64 * 1024});
+  Committed committed;
+  auto first = store->begin(0);
+  for (int i = 0; i < 600; ++i) {
+    const std::string id = fmt::format("GROW{}", i);
+    first->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
+    first->add_output(OutputTopic::distributions, id, std::string(300, 'd'));
+  }
+  StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
+  // Reads the committing batch's writes, and opens a read transaction on the map as it was,
+  // most likely before the commit runs out of map (a few milliseconds of writing away).
+  auto second = store->begin(0);
+  EXPECT_FALSE(second->load_account(acc("ELSEWHERE")));
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 600 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    if (!done) {
+      std::fprintf(stderr, "wait_for_commits() with a batch open never returned: deadlock\n");
+      std::_Exit(1);
+    }
+  });
+  const Status waited = store->wait_for_commits();
+  done = true;
+  watchdog.join();
+  ASSERT_TRUE(waited) << waited.error();
+  ASSERT_EQ(committed.results.size(), 1u);
+  EXPECT_EQ(committed.results[0], "ok:600");
+  // The open batch goes on, reading the committed state.
+  EXPECT_TRUE(second->load_account(acc("GROW599")));
+  second->store_account(make_account("AFTER", 1), std::nullopt);
+  ASSERT_TRUE(second->commit(Durability::synced));
+  EXPECT_TRUE(store->read_account(acc("AFTER")));
+  EXPECT_TRUE(store->read_account(acc("GROW0")));
 }
 
 TEST_F(StateStoreTest, AStoreClosedWithACommitInFlightFinishesIt) {
