@@ -10,7 +10,8 @@
 # (2026-12-06, AMD EPYC VM, 1431 s in all, CI's budget is 1500): Release build 236 s and tests
 # 209 s, Asan build 371 s and tests 275 s, fuzz build 52 s and fuzzing 48 s, Tsan build 168 s
 # and tests 73 s. The same evening on the Intel Xeon VM that replaced it, 921 s in all:
-# Release 138 + 195 s, Asan 205 + 152 s, fuzz 35 + 46 s, Tsan 88 + 62 s. tests/CMakeLists.txt
+# Release 138 + 195 s, Asan 205 + 152 s, fuzz 35 + 46 s, Tsan 88 + 62 s; at 4e303ee, 918 s:
+# Release 135 + 196 s, Asan 207 + 156 s, fuzz 34 + 46 s, Tsan 82 + 62 s. tests/CMakeLists.txt
 # says how the test programs are compiled to keep it there, and tests/ctest_costs.cmake why
 # the long tests start first.
 set -euo pipefail
