@@ -48,6 +48,16 @@ Account make_account(const char* id, std::uint64_t seq, std::optional<Date> dead
   return a;
 }
 
+// Stores accounts PREFIX0 .. PREFIX<count-1> in `batch`, each with one output of
+// `output_bytes` bytes: a batch big enough to fill a small map or file system.
+void store_accounts(StateStore::Batch& batch, const char* prefix, int count, std::size_t output_bytes) {
+  for (int i = 0; i < count; ++i) {
+    const std::string id = fmt::format("{}{}", prefix, i);
+    batch.store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
+    batch.add_output(OutputTopic::distributions, id, std::string(output_bytes, 'd'));
+  }
+}
+
 class StateStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -1130,11 +1140,7 @@ TEST_F(StateStoreTest, TheWholeMapIsReservedOnDiskAndAMapThatDoesNotFitIsAnError
   }
   // About 12 MiB of records: the map must grow past what the 8 MiB file system holds.
   auto batch = store->begin(0);
-  for (int i = 0; i < 3000; ++i) {
-    const std::string id = fmt::format("BIG{}", i);
-    batch->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
-    batch->add_output(OutputTopic::distributions, id, std::string(4000, 'd'));
-  }
+  store_accounts(*batch, "BIG", 3000, 4000);
   const Status grown = batch->commit(Durability::synced);
   ASSERT_FALSE(grown) << "12 MiB fitted on an 8 MiB file system";
   EXPECT_NE(grown.error().find("bytes on disk for the map"), std::string::npos) << grown.error();
@@ -1155,11 +1161,7 @@ TEST_F(StateStoreTest, AFailedBackgroundCommitIsForgottenByTakeCommitFailureAndC
   ASSERT_GT(testing::SmallTmpfs::fill(filler), 0u);
   Committed committed;
   auto first = store->begin(0);
-  for (int i = 0; i < 600; ++i) {
-    const std::string id = fmt::format("LOST{}", i);
-    first->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
-    first->add_output(OutputTopic::distributions, id, std::string(300, 'd'));
-  }
+  store_accounts(*first, "LOST", 600, 300);
   StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
   // The first commit may have failed already (it fails fast on the full file system): then
   // this batch does not read its writes, and still cannot commit. Either way it fails below.
@@ -1242,11 +1244,7 @@ TEST_F(StateStoreTest, WaitingForCommitsWithABatchOpenDoesNotBlockAMapGrowth) {
   auto store = open_store(StoreOptions{.initial_map_bytes = 64 * 1024});
   Committed committed;
   auto first = store->begin(0);
-  for (int i = 0; i < 600; ++i) {
-    const std::string id = fmt::format("GROW{}", i);
-    first->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
-    first->add_output(OutputTopic::distributions, id, std::string(300, 'd'));
-  }
+  store_accounts(*first, "GROW", 600, 300);
   StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
   // Reads the committing batch's writes, and opens a read transaction on the map as it was,
   // most likely before the commit runs out of map (a few milliseconds of writing away).
