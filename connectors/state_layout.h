@@ -24,7 +24,9 @@ namespace paydist::state_layout {
 // Key layouts (all integers big-endian so that LMDB's byte order is numeric order):
 //   meta       "format_version" -> u32, "next_output_seq" -> u64, "state_id" -> 16 random bytes
 //   accounts   account_id -> account record
-//   events     account_id '\0' event_id -> ""              (account scope)
+//   events     event_id '\0' account_id -> ""              (account scope: the event id
+//                                                            first, so that ids issued in
+//                                                            time order are appended)
 //              '\x01' u32 timeline event_id -> ""          (business_date scope)
 //   deadlines  u32 timeline, u32 (date serial ^ 0x80000000), u64 account_seq -> account_id
 //   timelines  u32 timeline -> timeline record
@@ -40,9 +42,10 @@ namespace paydist::state_layout {
 
 // The layout above. A state written by another layout is refused at open(). Version 2 added
 // the history database and the account record's history counter; version 3 stores history
-// entries in their compact form (connectors/history_codec.cpp). Versions 1 and 2 came only
-// from development builds and are not migrated (replay the input again).
-inline constexpr std::uint32_t kFormatVersion = 4;
+// entries in their compact form (connectors/history_codec.cpp); version 5 puts the event id
+// before the account id in an account-scope events key. Versions 1 to 4 came only from
+// development builds and are not migrated (replay the input again).
+inline constexpr std::uint32_t kFormatVersion = 5;
 inline constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaNextOutputSeq = "next_output_seq";
@@ -84,13 +87,14 @@ inline Date date_from_key(std::uint32_t k) { return Date::from_serial(static_cas
 inline void event_key(TimelineId timeline, EventScope scope, const EventId& id, std::string& key) {
   key.clear();
   if (scope.account != nullptr) {
-    key.append(scope.account->view());
+    key.append(id.view());
     key.push_back('\0');
+    key.append(scope.account->view());
   } else {
     key.push_back('\x01');
     append_be32(key, timeline);
+    key.append(id.view());
   }
-  key.append(id.view());
 }
 
 // The history key of entry `number` of an account; number 0 is the account's first.
@@ -207,7 +211,7 @@ inline std::optional<EventKeyParts> parse_event_key(std::string_view key) {
   }
   const std::size_t nul = key.find('\0');
   if (nul == std::string_view::npos) return std::nullopt;
-  return EventKeyParts{key.substr(0, nul), 0, key.substr(nul + 1)};
+  return EventKeyParts{key.substr(nul + 1), 0, key.substr(0, nul)};
 }
 
 // A history key: account id and entry number.

@@ -148,11 +148,11 @@ TEST_F(StateVerify, AnOutboxSeqNotBelowTheCounterIsNamed) {
 }
 
 TEST_F(StateVerify, RecordsThatBelongToNoAccountAreNamed) {
-  state.put("events", std::string{"GHOST"} + '\0' + "e1", "");
+  state.put("events", std::string{"e1"} + '\0' + "GHOST", "");
   state.put("history", std::string{"GHOST"} + '\0' + be(0, 8), "x");
   const VerifyReport report = verify();
   EXPECT_EQ(report.violations_total, 2u) << joined(report);
-  expect_line(report, "database 'events' key \"GHOST\\x00e1\": event of account \"GHOST\", which does not exist");
+  expect_line(report, "database 'events' key \"e1\\x00GHOST\": event of account \"GHOST\", which does not exist");
   expect_line(report,
               "database 'history' key \"GHOST\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\": entry of account \"GHOST\", "
               "which does not exist");
