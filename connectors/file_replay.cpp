@@ -760,7 +760,8 @@ Status FileReplay::Impl::replay(InputFile& file) {
       ++lines_since_progress;
       if (++lines_since_check < kLinesPerClockCheck && batch_lines < options.batch_lines_max) continue;
       lines_since_check = 0;
-      const bool batch_full = batch_lines >= options.batch_lines_max;
+      const bool batch_full =
+          batch_lines >= options.batch_lines_max || (batch && batch->estimated_dirty_pages() >= options.batch_pages_max);
       const bool batch_old =
           batch && Clock::now() - batch_started >= std::chrono::milliseconds{options.batch_interval_ms};
       if (batch_full || batch_old) {
@@ -787,7 +788,7 @@ Status FileReplay::Impl::replay(InputFile& file) {
 
 FileReplay::FileReplay(StateStore& store, const Rules& rules, ReplayOptions options)
     : impl_(std::make_unique<Impl>(store, rules, std::move(options))) {
-  PAYDIST_INVARIANT(impl_->options.batch_lines_max > 0);
+  PAYDIST_INVARIANT(impl_->options.batch_lines_max > 0 && impl_->options.batch_pages_max > 0);
   PAYDIST_INVARIANT(impl_->options.flush_entries_max > 0);
 }
 

@@ -58,6 +58,11 @@ struct ReplayOptions {
   // rewritten per line -> slower still: 500 ms gave 8,100 lines/s and 24.8 GB written where
   // no time bound gave 16,175 lines/s and 4.1 GB, same 1M lines, same loaded machine).
   std::size_t batch_lines_max = 100'000;
+  // The batch also ends once committing it would rewrite about this many 4 KiB pages of the
+  // state (StateStore::Batch::estimated_dirty_pages): LMDB holds a commit's dirty pages in
+  // its heap, and with a large state each changed account is a page of its own, so without
+  // this bound memory grows with the state up to batch_lines_max pages per database.
+  std::size_t batch_pages_max = 32'768;  // 128 MiB
   std::uint32_t batch_interval_ms = 10'000;
   // Outbox entries read back and written per acknowledgement: bounds memory while flushing.
   std::size_t flush_entries_max = 50'000;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cerrno>
@@ -922,6 +923,9 @@ struct StateStore::Batch::Impl : BatchBuffers {
   WriteFailure write_all(std::string& scratch);
   WriteFailure write_history(std::string& key, std::string& scratch);
   std::size_t estimated_bytes() const;
+  // Leaf pages of the accounts and history databases, as the batch's snapshot saw them at
+  // the first estimated_dirty_pages() (their size changes little within a batch).
+  std::optional<std::pair<std::size_t, std::size_t>> leaf_pages;
   std::uint64_t load_next_output_seq();
   std::uint64_t next_output_seq() const { return *first_output_seq + outputs.size(); }
   QueuedOutput output(std::size_t index) const;
@@ -1152,6 +1156,42 @@ void StateStore::Batch::set_input_offset(const InputPartition& partition, std::i
   impl_->input_offsets.insert_or_assign(offset_key(partition), next_offset);
 }
 
+
+namespace {
+
+// The leaf pages that `rows` puts at random keys touch, in a database of `leaves` leaf pages:
+// each page is missed by every row with probability (1 - 1/leaves)^rows ~ exp(-rows/leaves).
+// A database smaller than the rows (or empty) gets a page per row it could hold.
+double random_pages_touched(std::size_t leaves, std::size_t rows) {
+  if (rows == 0) return 0;
+  const double l = static_cast<double>(std::max<std::size_t>(leaves, 1));
+  return l * -std::expm1(-static_cast<double>(rows) / l);
+}
+
+std::size_t leaf_pages_of(MDB_txn* txn, const Db& db) {
+  MDB_stat st{};
+  if (mdb_stat(txn, db.dbi, &st) != 0) return 0;
+  return st.ms_leaf_pages;
+}
+
+}  // namespace
+
+std::size_t StateStore::Batch::estimated_dirty_pages() {
+  Impl& b = *impl_;
+  if (!b.leaf_pages)
+    b.leaf_pages.emplace(leaf_pages_of(b.read_txn(), b.store.accounts), leaf_pages_of(b.read_txn(), b.store.history));
+  const auto [account_leaves, history_leaves] = *b.leaf_pages;
+  // Account records and history entries land at random keys (the account id; an account's
+  // entries sit together), so both follow the accounts the batch changed. The events, the
+  // outbox and the deadline index mostly append (event ids issued in time order, seqs, dates):
+  // their pages follow the bytes.
+  const std::size_t accounts = b.account_records.size();
+  double pages = random_pages_touched(account_leaves, accounts) +
+                 random_pages_touched(history_leaves, std::min(accounts, b.history_entries.size()));
+  constexpr std::size_t kEventKeyBytes = 48;  // a typical key and LMDB's node header
+  pages += static_cast<double>(b.output_records.size() + b.accepted_events.size() * kEventKeyBytes) / 4096;
+  return static_cast<std::size_t>(pages * 1.01);  // and a branch page per hundred or so
+}
 
 std::size_t StateStore::Batch::pending_writes() const {
   std::size_t timeline_writes = 0;

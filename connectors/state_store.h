@@ -184,6 +184,11 @@ class StateStore::Batch : public StateAccess {
   // The daemon's input position, committed with the state it produced.
   void set_input_offset(const InputPartition& partition, std::int64_t next_offset);
   std::size_t pending_writes() const;
+  // About how many LMDB pages committing the batch now would write (and, until then, hold in
+  // memory: LMDB keeps a commit's dirty pages in its heap and reuses them). Grows with the
+  // distinct accounts changed, up to one page each once the state is much larger than the
+  // batch. A bound on it keeps a replay's memory flat however large the state grows.
+  std::size_t estimated_dirty_pages();
 
   // The outputs queued so far, in seq order; still there after commit() until the batch is
   // destroyed, so that the file connector can write a committed batch's outbox from memory

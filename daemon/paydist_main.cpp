@@ -53,6 +53,7 @@ struct ReplayArgs {
   std::vector<std::string> files;
   std::size_t batch_lines_max = ReplayOptions{}.batch_lines_max;
   std::uint32_t batch_interval_ms = ReplayOptions{}.batch_interval_ms;
+  std::size_t batch_memory_mb = ReplayOptions{}.batch_pages_max / 256;
 };
 
 struct InspectArgs {
@@ -164,6 +165,7 @@ int run_replay(const ReplayArgs& args) {
   options.out_dir = args.out_dir;
   options.batch_lines_max = args.batch_lines_max;
   options.batch_interval_ms = args.batch_interval_ms;
+  options.batch_pages_max = args.batch_memory_mb * 256;  // 4 KiB pages
   options.on_progress = [&progress](const ReplaySummary& s) { progress.show(s); };
   options.on_notice = [&progress](NoticeLevel level, std::string_view text) {
     progress.clear();
@@ -303,6 +305,10 @@ int run(int argc, char** argv) {
   replay->add_option("--config", replay_args.config_path, "TOML configuration file (rules)")->check(CLI::ExistingFile);
   replay->add_option("--batch-lines", replay_args.batch_lines_max, "Lines per state transaction")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  replay->add_option("--batch-memory-mb", replay_args.batch_memory_mb,
+                     "Bound on the state pages one transaction rewrites, in MiB (estimated; LMDB holds them in "
+                     "memory until the commit)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   replay->add_option("--batch-ms", replay_args.batch_interval_ms, "Longest time one transaction stays open, in ms")
       ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{3'600'000}));
   replay->add_option("EVENTS", replay_args.files, "Input files, one JSON message per line")

@@ -339,6 +339,45 @@ TEST_F(FileReplayTest, AMapGrowthInABackgroundCommitDoesNotWaitForeverForTheNext
   dir_ = grown_state.parent_path();
 }
 
+// A batch ends at ReplayOptions::batch_pages_max (the pages its commit would rewrite) as it
+// does at batch_lines_max: more batches, the same outputs and state.
+TEST_F(FileReplayTest, ABatchEndsAtItsPageBoundWithTheSameOutputs) {
+  std::string text = business_date("B1", "2026-01-01") + "\n";
+  for (int i = 0; i < 1'000; ++i) {
+    text += assess(fmt::format("EA{:04}", i), fmt::format("A{:04}", i), "O1") + "\n";
+    text += pay(fmt::format("EP{:04}", i), fmt::format("A{:04}", i), "P1", "20.00") + "\n";
+  }
+  const fs::path events = input("events.jsonl");
+  write_file(events, text);
+  auto commits_of = [&](std::size_t pages_max, const fs::path& out_dir) {
+    ReplayOptions options;
+    options.batch_pages_max = pages_max;
+    options.batch_interval_ms = 3'600'000;
+    int commits = 0;
+    options.on_stage_for_test = [&](ReplayStage stage) { commits += stage == ReplayStage::batch_committed ? 1 : 0; };
+    const ReplaySummary s = replay({events.string()}, options, out_dir);
+    EXPECT_EQ(s.accepted, 2'001u);
+    return commits;
+  };
+  const fs::path roomy_state = state();
+  const int roomy = commits_of(1'000'000, dir_ / "out-roomy");
+  dir_ = dir_ / "bounded";
+  fs::create_directories(dir_);
+  const int bounded = commits_of(8, dir_ / "out-bounded");
+  EXPECT_EQ(roomy, 1);
+  // 2,000 distributions of ~200 bytes are ~100 pages of outbox alone: a dozen batches at least.
+  EXPECT_GE(bounded, 12);
+  for (const char* name : {"activities.jsonl", "distributions.jsonl", "rejects.jsonl"})
+    EXPECT_EQ(read_file(dir_ / "out-bounded" / name), read_file(roomy_state.parent_path() / "out-roomy" / name)) << name;
+  auto a = StateStore::open(roomy_state, {.access = StoreOptions::Access::read_only});
+  auto b = StateStore::open(state(), {.access = StoreOptions::Access::read_only});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ((*a)->count_accounts(), 1'000u);
+  for (const char* id : {"A0000", "A0500", "A0999"})
+    EXPECT_EQ((*a)->read_account(AccountId::trusted(id)), (*b)->read_account(AccountId::trusted(id))) << id;
+  dir_ = roomy_state.parent_path();
+}
+
 // contract 6 and file_replay.cpp's crash-safety comment: a crash after a commit and before
 // its acknowledgement leaves the outputs, after the next start, exactly as a run without
 // a crash would have written them: no line lost, none duplicated.

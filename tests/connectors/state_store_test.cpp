@@ -706,6 +706,46 @@ TEST_F(StateStoreTest, TheDevelopmentFormatsAreRefusedWithWhatToDo) {
   }
 }
 
+// The estimate a replay bounds its batches by (ReplayOptions::batch_pages_max) follows the
+// distinct accounts a batch changed, against the size of the state: one account changed a
+// thousand times is a page or two; a thousand accounts of a state of 50,000 are close to a
+// page each; and the same thousand in a state of a thousand share the state's few pages.
+TEST_F(StateStoreTest, TheDirtyPageEstimateFollowsTheDistinctAccountsChangedAgainstTheStateSize) {
+  auto store = open_store();
+  {
+    auto batch = store->begin(0);
+    store_accounts(*batch, "SMALL", 1'000, 0);
+    ASSERT_TRUE(batch->commit(Durability::buffered));
+    batch = store->begin(0);
+    store_accounts(*batch, "SMALL", 1'000, 0);
+    const std::size_t small_state = batch->estimated_dirty_pages();
+    EXPECT_GE(small_state, 1u);
+    EXPECT_LT(small_state, 100u) << "1,000 small records fill a few dozen pages, not one each";
+  }
+  {
+    auto batch = store->begin(0);
+    store_accounts(*batch, "BIG", 50'000, 0);
+    ASSERT_TRUE(batch->commit(Durability::buffered));
+  }
+  auto batch = store->begin(0);
+  for (int i = 0; i < 1'000; ++i) batch->store_account(make_account("BIG7", 7), std::nullopt);
+  const std::size_t one_account = batch->estimated_dirty_pages();
+  EXPECT_LE(one_account, 2u);
+  auto other = std::move(batch);
+  other.reset();
+  batch = store->begin(0);
+  for (int i = 0; i < 1'000; ++i) {
+    const std::string id = fmt::format("BIG{}", i * 50);  // spread through the key space
+    batch->store_account(make_account(id.c_str(), static_cast<std::uint64_t>(i)), std::nullopt);
+  }
+  const std::size_t spread = batch->estimated_dirty_pages();
+  EXPECT_GT(spread, 500u) << "a large state: most changed accounts are a page each";
+  EXPECT_LE(spread, 1'011u);
+  // Outputs append: their bytes count, a page per 4 KiB.
+  for (int i = 0; i < 100; ++i) batch->add_output(OutputTopic::activities, "BIG0", std::string(4096, 'a'));
+  EXPECT_GE(batch->estimated_dirty_pages(), spread + 100);
+}
+
 TEST_F(StateStoreTest, InputOffsetsAreCommittedWithTheBatch) {
   auto store = open_store();
   const InputPartition p0{"paydist.events", 0}, p1{"paydist.events", 1}, other{"paydist.events.extra", 0};

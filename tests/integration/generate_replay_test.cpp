@@ -113,6 +113,45 @@ TEST(GenerateReplay, AcceptsEveryGoodLineRejectsEveryBadOneAndMakesEveryActivity
   for (const char* kind : {"applied", "reversed", "write_off"}) EXPECT_GT(distributions[kind], 0) << kind;
 }
 
+// `--batch-memory-mb` reaches the replay: a 1 MiB bound commits many more batches (a
+// `paydist verify`-clean state) and the outputs are the default run's, byte for byte.
+TEST(GenerateReplay, ABatchMemoryBoundChangesTheBatchesNotTheResult) {
+  TempDir tmp;
+  const std::string events = (tmp / "events.jsonl").string();
+  const testing::Finished generated = run_to_end(
+      {kBinary, "generate", "--seed", "3", "--accounts", "3000", "--days", "60", "--out", events}, tmp / "gen", kRunTimeout);
+  ASSERT_EQ(generated.status, 0) << generated.err;
+  for (const char* name : {"roomy", "bounded"}) {
+    fs::create_directories(tmp / name);
+    std::vector<std::string> argv = {kBinary, "replay", "--state", (tmp / name / "state").string(),
+                                     "--out", (tmp / name / "out").string(), events};
+    if (std::string_view{name} == "bounded") argv.insert(argv.begin() + 2, {"--batch-memory-mb", "1"});
+    const testing::Finished run = run_to_end(argv, tmp / name / "log", kRunTimeout);
+    ASSERT_EQ(run.status, 0) << run.err;
+    const testing::Finished verified =
+        run_to_end({kBinary, "verify", "--state", (tmp / name / "state").string()}, tmp / name / "verify", kRunTimeout);
+    EXPECT_EQ(verified.status, 0) << verified.out << verified.err;
+  }
+  for (const char* file : {"activities.jsonl", "distributions.jsonl", "rejects.jsonl"}) {
+    const std::string roomy = read_text(tmp / "roomy" / "out" / file);
+    EXPECT_FALSE(file == std::string_view{"activities.jsonl"} && roomy.empty());
+    EXPECT_EQ(read_text(tmp / "bounded" / "out" / file), roomy) << file;
+  }
+  // The bound did cut the batches: the state took more commits (LMDB's transaction id).
+  auto txn_id = [&](const char* name) {
+    const testing::Finished stat = run_to_end({"/usr/bin/mdb_stat", "-e", (tmp / name / "state").string()}, tmp / name / "stat", 60s);
+    const std::size_t at = stat.out.find("Last transaction ID: ");
+    return at == std::string::npos ? 0ull : std::stoull(stat.out.substr(at + 21));
+  };
+  EXPECT_GT(txn_id("bounded"), txn_id("roomy") + 5);
+  const testing::Finished zero =
+      run_to_end({kBinary, "replay", "--batch-memory-mb", "0", "--state", (tmp / "z").string(), "--out",
+                  (tmp / "zo").string(), events},
+                 tmp / "zero", kRunTimeout);
+  EXPECT_EQ(zero.status, 2) << zero.err;
+  EXPECT_EQ(zero.err.rfind("paydist: ", 0), 0u) << zero.err;
+}
+
 TEST(GenerateReplay, UsageErrorsExitTwoWithOneLine) {
   TempDir tmp;
   for (const std::vector<std::string>& args :
