@@ -240,6 +240,8 @@ struct BatchBuffers {
   // oldest entry to keep: older ones are deleted at commit (retention).
   std::vector<std::pair<std::string, std::string>> history_entries;
   std::unordered_map<std::string, std::uint64_t> history_keep_from;
+  // History rows imported as stored (Batch::import_row): key -> stored entry.
+  std::vector<std::pair<std::string, std::string>> history_rows;
 
   // commit()'s views of the entries above in key order.
   std::vector<const std::pair<const std::string, std::string>*> sorted_records;
@@ -258,6 +260,7 @@ struct BatchBuffers {
     acknowledgement.reset();
     history_entries.clear();
     history_keep_from.clear();
+    history_rows.clear();
     sorted_records.clear();
     sorted_events.clear();
   }
@@ -721,6 +724,73 @@ void StateStore::for_each_account(const std::function<void(const Account&)>& vis
     visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
 }
 
+std::string changelog_key(TimelineId timeline, const StateRow& row) {
+  std::string key = be32(timeline);
+  key.push_back(static_cast<char>(row.table));
+  key.append(row.key);
+  return key;
+}
+
+Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std::optional<std::string_view> value) {
+  if (key.size() < 6) return Error{fmt::format("changelog key of {} bytes: too short", key.size())};
+  const auto table = static_cast<std::uint8_t>(key[4]);
+  if (table < static_cast<std::uint8_t>(RowTable::account) || table > static_cast<std::uint8_t>(RowTable::input_offset))
+    return Error{fmt::format("changelog key names table {}, which is none of a timeline's", table)};
+  StateRow row{static_cast<RowTable>(table), std::string{key.substr(5)},
+               value ? std::optional<std::string>{std::string{*value}} : std::nullopt};
+  return std::pair{static_cast<TimelineId>(read_be(key.substr(0, 4))), std::move(row)};
+}
+
+void StateStore::for_each_row(TimelineId timeline, const std::function<void(const StateRow&)>& visit) {
+  Impl& s = *impl_;
+  ReadTxn txn{s};
+  std::unordered_set<std::string> accounts;  // the ids of the timeline's accounts
+  StateRow row;
+  auto emit = [&](RowTable table, std::string_view key, std::string_view value) {
+    row.table = table;
+    row.key.assign(key);
+    row.value.emplace(value);
+    visit(row);
+  };
+  MDB_val k{}, v{};
+  {
+    Cursor c{txn.get(), s.accounts};
+    for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.accounts, op, k, v); op = MDB_NEXT) {
+      if (decoded_or_fatal(decode_account(to_view(v)), s.accounts, to_view(k)).timeline != timeline) continue;
+      accounts.emplace(to_view(k));
+      emit(RowTable::account, to_view(k), to_view(v));
+    }
+  }
+  {
+    Cursor c{txn.get(), s.events};
+    for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.events, op, k, v); op = MDB_NEXT) {
+      std::optional<EventKeyParts> parts = parse_event_key(to_view(k));
+      if (!parts) fatal(s.events, to_view(k), "not an event key");
+      if (parts->account_id ? accounts.contains(std::string{*parts->account_id}) : parts->timeline == timeline)
+        emit(RowTable::event, to_view(k), to_view(v));
+    }
+  }
+  {
+    Cursor c{txn.get(), s.history};
+    for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.history, op, k, v); op = MDB_NEXT) {
+      std::optional<HistoryKeyParts> parts = parse_history_key(to_view(k));
+      if (!parts) fatal(s.history, to_view(k), "not a history key");
+      if (accounts.contains(std::string{parts->account_id})) emit(RowTable::history, to_view(k), to_view(v));
+    }
+  }
+  if (std::optional<std::string_view> bytes = get(txn.get(), s.timelines, be32(timeline)))
+    emit(RowTable::timeline, be32(timeline), *bytes);
+  {
+    Cursor c{txn.get(), s.offsets};
+    for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.offsets, op, k, v); op = MDB_NEXT) {
+      std::optional<InputPartition> partition = parse_offset_key(to_view(k));
+      if (!partition) fatal(s.offsets, to_view(k), "not an offsets key");
+      if (partition->partition >= 0 && static_cast<TimelineId>(partition->partition) == timeline)
+        emit(RowTable::input_offset, to_view(k), to_view(v));
+    }
+  }
+}
+
 std::uint64_t StateStore::count_accounts() {
   ReadTxn txn{*impl_};
   MDB_stat stat{};
@@ -1110,6 +1180,66 @@ std::uint64_t StateStore::Batch::Impl::load_next_output_seq() {
   return read_be(*bytes);
 }
 
+Status StateStore::Batch::import_row(TimelineId timeline, const StateRow& row) {
+  Impl& b = *impl_;
+  auto bad = [&](std::string_view why) {
+    return Error{fmt::format("state row of timeline {}, table {}, key \"{}\": {}", timeline,
+                             static_cast<int>(row.table), printable(row.key), why)};
+  };
+  if (!row.value && row.table != RowTable::history) return bad("deleted, but only history entries are ever deleted");
+  switch (row.table) {
+    case RowTable::account: {
+      Result<Account> account = decode_account(*row.value);
+      if (!account) return bad(account.error());
+      if (account->id.view() != row.key) return bad(fmt::format("the record is account \"{}\"", account->id.view()));
+      if (account->timeline != timeline) return bad(fmt::format("the account lives on timeline {}", account->timeline));
+      switch_timeline(timeline);
+      const std::optional<Account> here = load_account(account->id);
+      store_account(*account, here ? here->indexed_deadline : std::nullopt);
+      return Ok{};
+    }
+    case RowTable::event: {
+      std::optional<EventKeyParts> parts = parse_event_key(row.key);
+      if (!parts || !is_valid_id(parts->event_id)) return bad("not an event key");
+      if (!parts->account_id && parts->timeline != timeline) return bad("a business_date event of another timeline");
+      if (!row.value->empty()) return bad("an event row holds no value");
+      b.accepted_events.insert(row.key);
+      return Ok{};
+    }
+    case RowTable::history: {
+      std::optional<HistoryKeyParts> parts = parse_history_key(row.key);
+      if (!parts || !is_valid_id(parts->account_id)) return bad("not a history key");
+      if (!row.value) {
+        std::uint64_t& keep_from = b.history_keep_from[std::string{parts->account_id}];
+        keep_from = std::max(keep_from, parts->number + 1);
+        return Ok{};
+      }
+      if (Result<std::string> text = decode_history_entry(*row.value); !text) return bad(text.error());
+      b.history_rows.emplace_back(row.key, *row.value);
+      return Ok{};
+    }
+    case RowTable::timeline: {
+      if (row.key != be32(timeline)) return bad("the record of another timeline");
+      Result<TimelineState> state = decode_timeline(*row.value);
+      if (!state) return bad(state.error());
+      switch_timeline(timeline);
+      store_timeline(*state);
+      return Ok{};
+    }
+    case RowTable::input_offset: {
+      std::optional<InputPartition> partition = parse_offset_key(row.key);
+      if (!partition) return bad("not an offsets key");
+      if (partition->partition < 0 || static_cast<TimelineId>(partition->partition) != timeline)
+        return bad("the offset of another partition");
+      if (row.value->size() != 8 || read_be(*row.value) > static_cast<std::uint64_t>(INT64_MAX))
+        return bad("not an offset");
+      set_input_offset(*partition, static_cast<std::int64_t>(read_be(*row.value)));
+      return Ok{};
+    }
+  }
+  return bad("unknown table");
+}
+
 void StateStore::Batch::add_output(OutputTopic topic, std::string_view key, std::string_view json) {
   Impl& b = *impl_;
   if (!b.first_output_seq) b.first_output_seq = b.load_next_output_seq();
@@ -1156,7 +1286,6 @@ void StateStore::Batch::set_input_offset(const InputPartition& partition, std::i
   impl_->input_offsets.insert_or_assign(offset_key(partition), next_offset);
 }
 
-
 namespace {
 
 // The leaf pages that `rows` puts at random keys touch, in a database of `leaves` leaf pages:
@@ -1198,7 +1327,8 @@ std::size_t StateStore::Batch::pending_writes() const {
   for (const auto& [id, t] : impl_->timelines)
     timeline_writes += t.deadlines_added.size() + t.deadlines_removed.size() + (t.state_dirty ? 1 : 0);
   return impl_->account_records.size() + impl_->accepted_events.size() + timeline_writes + impl_->outputs.size() +
-         impl_->file_positions.size() + impl_->input_offsets.size() + impl_->history_entries.size();
+         impl_->file_positions.size() + impl_->input_offsets.size() + impl_->history_entries.size() +
+         impl_->history_rows.size() + impl_->history_keep_from.size();
 }
 
 namespace {
@@ -1273,7 +1403,7 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
 // numbered below its keep-from (usually exactly one, the entry the newest one replaced; more
 // after the retention was lowered).
 WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::string& scratch) {
-  if (history_entries.empty()) return {};
+  if (history_entries.empty() && history_rows.empty() && history_keep_from.empty()) return {};
   MDB_txn* t = txn.get();
   std::sort(history_entries.begin(), history_entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -1281,6 +1411,10 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
   for (const auto& [entry_key, text] : history_entries) {
     encode_history_entry(text, stored);
     MDB_val k = to_val(entry_key), v = to_val(stored);
+    if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
+  }
+  for (const auto& [entry_key, row] : history_rows) {
+    MDB_val k = to_val(entry_key), v = to_val(row);
     if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
   }
   const Db& db = store.history;
@@ -1310,6 +1444,7 @@ std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   for (const auto& [key, offset] : input_offsets) bytes += key.size() + 8;
   bytes += output_records.size() + outputs.size() * 8;
   for (const auto& [key, text] : history_entries) bytes += key.size() + text.size();
+  for (const auto& [key, row] : history_rows) bytes += key.size() + row.size();
   return bytes;
 }
 

@@ -83,6 +83,22 @@ struct HistoryEntry {
   std::string text;
 };
 
+// One row of one timeline's state, as a state changelog carries it (issue 8: a partition's
+// state follows the partition to another instance). The databases that belong to a timeline,
+// each row under its own key and with its stored bytes. The deadline index is not a row:
+// importing an account indexes its deadline again.
+enum class RowTable : std::uint8_t { account = 1, event = 2, history = 3, timeline = 4, input_offset = 5 };
+struct StateRow {
+  RowTable table = RowTable::account;
+  std::string key;
+  std::optional<std::string> value;  // none: the row was deleted (a changelog tombstone)
+  bool operator==(const StateRow&) const = default;
+};
+
+// A row's changelog record key: u32 timeline (big-endian), the table, the row's key; and back.
+std::string changelog_key(TimelineId timeline, const StateRow& row);
+Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std::optional<std::string_view> value);
+
 namespace state_layout {
 struct RawAccess;  // the store's integrity walk (connectors/state_layout.h)
 }
@@ -120,6 +136,12 @@ class StateStore {
   std::uint64_t count_accounts();  // accounts stored, all timelines (for stats)
   // The account's kept audit entries, oldest first (`paydist explain`).
   std::vector<HistoryEntry> read_history(const AccountId& id);
+  // Every row of `timeline`'s state, from one read transaction: the accounts that live on it,
+  // their accepted events and kept history entries, its timeline record and business_date
+  // events, and the offsets of partition `timeline` of every input topic. Walks the whole
+  // state (the accounts name their timeline; the other databases are keyed by account): for
+  // a handoff or a restore, not per message. Batch::import_row() writes them back.
+  void for_each_row(TimelineId timeline, const std::function<void(const StateRow&)>& visit);
 
   // Waits until no batch is committing in the background. An Error: a background commit
   // failed (the store commits nothing more; the process should stop and restart). Call it
@@ -174,6 +196,14 @@ class StateStore::Batch : public StateAccess {
   // business_date event scope). A batch may span timelines: the daemon's covers every
   // partition it polled, in one transaction.
   void switch_timeline(TimelineId timeline);
+
+  // Writes a row of `timeline`'s state as StateStore::for_each_row() gave it (or a changelog
+  // carried it): an account is stored on `timeline` and its deadline indexed (moved, if the
+  // account was here already); the other rows are put as they are; a history row without a
+  // value lets that entry and the account's older ones go. Rows of other databases, and
+  // deleted rows other than history, are not part of a timeline's state: an Error, as is a
+  // row that does not decode or names another timeline. Nothing of a failed row is written.
+  Status import_row(TimelineId timeline, const StateRow& row);
 
   void add_output(OutputTopic topic, std::string_view key, std::string_view json);
   // StateStore::acknowledge_outbox() as part of this batch's transaction: the file connector

@@ -1,0 +1,260 @@
+// tests/connectors/state_rows_test.cpp: a timeline's state as rows (StateStore::for_each_row,
+// Batch::import_row, changelog_key / changelog_row), the ground a partition's state moving to
+// another instance stands on (issue 8). Every acceptance scenario's messages, spread over
+// three timelines the way the daemon spreads accounts over partitions, exported timeline by
+// timeline through the changelog's record form and imported into fresh states: each must be
+// that timeline's state exactly, and nothing of the others.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "connectors/codec.h"
+#include "connectors/message_apply.h"
+#include "connectors/state_store.h"
+#include "connectors/state_verify.h"
+#include "core/rules.h"
+
+namespace paydist {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr TimelineId kTimelines = 3;
+
+struct Line {
+  TimelineId timeline = 0;  // kTimelines: a business date, applied on every timeline
+  std::string text;
+};
+
+TimelineId timeline_of(const DecodedLine& decoded) {
+  if (!decoded.account_id) return kTimelines;
+  return static_cast<TimelineId>(std::hash<std::string>{}(decoded.account_id->str()) % kTimelines);
+}
+
+class StateRowsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "paydist-rows-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    std::ifstream in{std::string{PAYDIST_SOURCE_DIR} + "/docs/sample-events.jsonl"};
+    for (std::string text; std::getline(in, text);)
+      if (!text.empty()) lines_.push_back(Line{timeline_of(decoder_.decode(text)), text});
+    ASSERT_GT(lines_.size(), 100u);
+    source_ = open(root_ / "source");
+    apply_all(*source_);
+  }
+  void TearDown() override {
+    source_.reset();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  std::unique_ptr<StateStore> open(const fs::path& dir) {
+    auto store = StateStore::open(dir, StoreOptions{.initial_map_bytes = std::size_t{64} << 20});
+    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error());
+    return store ? std::move(*store) : nullptr;
+  }
+
+  // Applies `timeline`'s lines (every timeline's: kTimelines) to `store` in one batch; each
+  // timeline's input offset follows its lines. Returns how each message ended.
+  std::map<MessageOutcome, int> apply(StateStore& store, TimelineId only) {
+    std::map<MessageOutcome, int> outcomes;
+    auto batch = store.begin(0);
+    std::int64_t offset[kTimelines] = {};
+    for (const Line& line : lines_) {
+      for (TimelineId t = 0; t < kTimelines; ++t) {
+        if (line.timeline != t && line.timeline != kTimelines) continue;
+        ++offset[t];
+        if (only != kTimelines && t != only) continue;
+        batch->switch_timeline(t);
+        const MessageSource source{"events/" + std::to_string(t), '/', static_cast<std::uint64_t>(offset[t])};
+        ++outcomes[applier_.apply(*batch, decoder_.decode(line.text), line.text, source)];
+        batch->set_input_offset(InputPartition{"events", static_cast<std::int32_t>(t)}, offset[t]);
+      }
+    }
+    EXPECT_TRUE(batch->commit(Durability::buffered));
+    return outcomes;
+  }
+  void apply_all(StateStore& store) { apply(store, kTimelines); }
+
+  // `timeline`'s rows of `store`, as a changelog would carry them: key and value bytes.
+  std::vector<std::pair<std::string, std::string>> records_of(StateStore& store, TimelineId timeline) {
+    std::vector<std::pair<std::string, std::string>> records;
+    store.for_each_row(timeline, [&](const StateRow& row) {
+      EXPECT_TRUE(row.value.has_value());
+      records.emplace_back(changelog_key(timeline, row), row.value.value_or(""));
+    });
+    return records;
+  }
+
+  // A new state holding what the records say, imported through changelog_row and import_row.
+  std::unique_ptr<StateStore> restored(const std::vector<std::pair<std::string, std::string>>& records,
+                                       const std::string& name) {
+    auto store = open(root_ / name);
+    auto batch = store->begin(0);
+    for (const auto& [key, value] : records) {
+      auto parsed = changelog_row(key, value);
+      EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error());
+      if (!parsed) continue;
+      Status s = batch->import_row(parsed->first, parsed->second);
+      EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error());
+    }
+    EXPECT_TRUE(batch->commit(Durability::buffered));
+    return store;
+  }
+
+  fs::path root_;
+  Rules rules_;
+  Decoder decoder_{rules_};
+  MessageApplier applier_{rules_};
+  std::vector<Line> lines_;
+  std::unique_ptr<StateStore> source_;
+};
+
+TEST_F(StateRowsTest, EachTimelineRestoresExactlyFromItsRowsAndNothingElse) {
+  std::map<std::string, TimelineId> timeline_of_account;
+  source_->for_each_account([&](const Account& a) { timeline_of_account[a.id.str()] = a.timeline; });
+  std::set<TimelineId> used;
+  for (const auto& [id, t] : timeline_of_account) used.insert(t);
+  ASSERT_EQ(used.size(), kTimelines) << "the sample spreads over every timeline";
+
+  for (TimelineId t = 0; t < kTimelines; ++t) {
+    SCOPED_TRACE(fmt::format("timeline {}", t));
+    const auto records = records_of(*source_, t);
+    auto copy = restored(records, fmt::format("copy{}", t));
+
+    // Its accounts, their history, its business date and offset: exactly the source's.
+    int accounts = 0;
+    for (const auto& [id, home] : timeline_of_account) {
+      const AccountId account = AccountId::trusted(id);
+      if (home != t) {
+        EXPECT_FALSE(copy->read_account(account).has_value()) << id << " lives on timeline " << home;
+        continue;
+      }
+      ++accounts;
+      EXPECT_EQ(copy->read_account(account), source_->read_account(account)) << id;
+      const auto history = source_->read_history(account);
+      const auto copied = copy->read_history(account);
+      ASSERT_EQ(copied.size(), history.size()) << id;
+      for (std::size_t i = 0; i < history.size(); ++i) {
+        EXPECT_EQ(copied[i].number, history[i].number) << id;
+        EXPECT_EQ(copied[i].text, history[i].text) << id;
+      }
+    }
+    EXPECT_GT(accounts, 0);
+    ASSERT_TRUE(copy->read_timeline(t).has_value());
+    EXPECT_EQ(copy->read_timeline(t)->business_date, source_->read_timeline(t)->business_date);
+    EXPECT_EQ(copy->read_input_offset({"events", static_cast<std::int32_t>(t)}),
+              source_->read_input_offset({"events", static_cast<std::int32_t>(t)}));
+    for (TimelineId other = 0; other < kTimelines; ++other) {
+      if (other != t) {
+        EXPECT_FALSE(copy->read_timeline(other).has_value()) << other;
+      }
+    }
+
+    // The deadline index was rebuilt and every invariant holds.
+    const VerifyReport report = verify_state(*copy, rules_, VerifyLimits{});
+    EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
+    EXPECT_EQ(report.checked.accounts, static_cast<std::uint64_t>(accounts));
+
+    // The accepted events came along: the timeline's messages again are all duplicates.
+    const auto again = apply(*copy, t);
+    EXPECT_EQ(again.count(MessageOutcome::accepted), 0u);
+    EXPECT_GT(again.at(MessageOutcome::duplicate), 0);
+
+    // And the copy's rows are the source's, byte for byte.
+    EXPECT_EQ(records_of(*copy, t), records);
+  }
+}
+
+TEST_F(StateRowsTest, ImportingOverAnOlderCopyMovesTheDeadlineAndAHistoryTombstoneDeletes) {
+  // An older copy: the timeline's state after its first half of the lines.
+  std::vector<Line> all = lines_;
+  lines_.resize(lines_.size() / 2);
+  auto older = open(root_ / "older");
+  apply_all(*older);
+  lines_ = all;
+  for (TimelineId t = 0; t < kTimelines; ++t) {
+    auto batch = older->begin(0);
+    source_->for_each_row(t, [&](const StateRow& row) {
+      Status s = batch->import_row(t, row);
+      EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error());
+    });
+    ASSERT_TRUE(batch->commit(Durability::buffered));
+  }
+  const VerifyReport report = verify_state(*older, rules_, VerifyLimits{});
+  EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
+  std::vector<std::pair<std::string, std::string>> source_rows, older_rows;
+  for (TimelineId t = 0; t < kTimelines; ++t) {
+    for (auto& r : records_of(*source_, t)) source_rows.push_back(std::move(r));
+    for (auto& r : records_of(*older, t)) older_rows.push_back(std::move(r));
+  }
+  EXPECT_EQ(older_rows, source_rows);
+
+  // A tombstone of entry N lets entries 0..N go, as retention does.
+  std::optional<Account> busy;
+  source_->for_each_account([&](const Account& a) {
+    if (!busy || a.history_entries > busy->history_entries) busy = a;
+  });
+  ASSERT_TRUE(busy && busy->history_entries >= 3);
+  const std::string key = busy->id.str() + std::string(1, '\0') + std::string("\0\0\0\0\0\0\0\1", 8);
+  auto batch = older->begin(busy->timeline);
+  ASSERT_TRUE(batch->import_row(busy->timeline, StateRow{RowTable::history, key, std::nullopt}));
+  ASSERT_TRUE(batch->commit(Durability::buffered));
+  const auto kept = older->read_history(busy->id);
+  ASSERT_EQ(kept.size() + 2, source_->read_history(busy->id).size());
+  EXPECT_EQ(kept.front().number, 2u);
+}
+
+TEST_F(StateRowsTest, RowsThatAreNoPartOfTheTimelineAreRefusedWithNothingWritten) {
+  std::optional<Account> account;
+  source_->for_each_account([&](const Account& a) {
+    if (!account && a.timeline == 1) account = a;
+  });
+  ASSERT_TRUE(account);
+  std::string record;
+  source_->for_each_row(1, [&](const StateRow& row) {
+    if (row.table == RowTable::account && row.key == account->id.str()) record = *row.value;
+  });
+  ASSERT_FALSE(record.empty());
+
+  auto copy = open(root_ / "copy");
+  auto batch = copy->begin(0);
+  auto refused = [&](TimelineId t, const StateRow& row, const std::string& why) {
+    Status s = batch->import_row(t, row);
+    ASSERT_FALSE(s.ok()) << why;
+    EXPECT_NE(s.error().find(why), std::string::npos) << s.error();
+  };
+  refused(2, StateRow{RowTable::account, account->id.str(), record}, "the account lives on timeline 1");
+  refused(1, StateRow{RowTable::account, "SOMEONE-ELSE", record}, "the record is account");
+  refused(1, StateRow{RowTable::account, account->id.str(), std::nullopt}, "only history entries are ever deleted");
+  refused(1, StateRow{RowTable::account, account->id.str(), "garbage"}, "state row of timeline 1");
+  refused(1, StateRow{RowTable::timeline, std::string("\0\0\0\2", 4), "x"}, "the record of another timeline");
+  refused(1, StateRow{RowTable::input_offset, std::string("events\0\0\0\0\2", 11), std::string(8, '\0')},
+          "the offset of another partition");
+  refused(1, StateRow{RowTable::event, std::string("\x01\0\0\0\2" "bd1", 8), ""}, "another timeline");
+  ASSERT_TRUE(batch->commit(Durability::buffered));
+  EXPECT_EQ(copy->count_accounts(), 0u);
+  EXPECT_FALSE(copy->read_timeline(1).has_value());
+
+  EXPECT_FALSE(changelog_row(std::string("\0\0\0\1", 4), std::nullopt).ok());
+  EXPECT_FALSE(changelog_row(std::string("\0\0\0\1\x09" "k", 6), std::nullopt).ok());
+  const auto parsed = changelog_row(changelog_key(7, StateRow{RowTable::history, "k", std::nullopt}), std::nullopt);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->first, 7u);
+  EXPECT_EQ(parsed->second, (StateRow{RowTable::history, "k", std::nullopt}));
+}
+
+}  // namespace
+}  // namespace paydist
