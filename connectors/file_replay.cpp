@@ -367,6 +367,8 @@ const char* file_name_of(OutputTopic topic) {
     case OutputTopic::activities: return "activities.jsonl";
     case OutputTopic::distributions: return "distributions.jsonl";
     case OutputTopic::rejects: return "rejects.jsonl";
+    case OutputTopic::state_changelog:
+    case OutputTopic::state_changelog_deleted: break;  // the daemon's only (StoreOptions::changelog)
   }
   return "unknown.jsonl";
 }
@@ -578,6 +580,7 @@ Status FileReplay::Impl::flush_committed(const StateStore::Batch& committed) {
   std::size_t entries = 0;
   discard_pending();
   committed.for_each_output([&](const QueuedOutput& output) {
+    PAYDIST_INVARIANT(static_cast<std::size_t>(output.topic) < outputs.size());  // replay logs no changelog
     std::string& out = outputs[static_cast<std::size_t>(output.topic)].pending;
     out += output.json;
     out += '\n';

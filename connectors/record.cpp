@@ -488,7 +488,7 @@ Result<PendingOutput> decode_pending_output(std::string_view bytes) {
   Reader r{bytes, RecordKind::pending_output};
   PendingOutput output;
   output.seq = r.varint("seq");
-  output.topic = r.enumeration(OutputTopic::rejects, "topic");
+  output.topic = r.enumeration(OutputTopic::state_changelog_deleted, "topic");
   output.key = std::string{r.string("key")};
   output.json = std::string{r.string("json")};
   r.finish();

@@ -58,6 +58,8 @@ const char* to_string(OutputTopic t) {
     case OutputTopic::activities: return "activities";
     case OutputTopic::distributions: return "distributions";
     case OutputTopic::rejects: return "rejects";
+    case OutputTopic::state_changelog: return "state_changelog";
+    case OutputTopic::state_changelog_deleted: return "state_changelog_deleted";
   }
   return "unknown";
 }
@@ -242,6 +244,15 @@ struct BatchBuffers {
   std::unordered_map<std::string, std::uint64_t> history_keep_from;
   // History rows imported as stored (Batch::import_row): key -> stored entry.
   std::vector<std::pair<std::string, std::string>> history_rows;
+  bool imported = false;  // rows were imported: a restore, which logs nothing
+
+  // The state changelog (StoreOptions::changelog): the timeline of each account stored or
+  // given history, each accepted event's and each history entry's (by index into
+  // history_entries), noted as they happen and turned into outputs at commit.
+  std::unordered_map<std::string, TimelineId> changelog_accounts;
+  std::vector<std::pair<std::string, TimelineId>> changelog_events;
+  std::vector<TimelineId> history_timelines;
+  bool changelog_captured = false;
 
   // commit()'s views of the entries above in key order.
   std::vector<const std::pair<const std::string, std::string>*> sorted_records;
@@ -261,6 +272,11 @@ struct BatchBuffers {
     history_entries.clear();
     history_keep_from.clear();
     history_rows.clear();
+    imported = false;
+    changelog_accounts.clear();
+    changelog_events.clear();
+    history_timelines.clear();
+    changelog_captured = false;
     sorted_records.clear();
     sorted_events.clear();
   }
@@ -275,6 +291,7 @@ struct StateStore::Impl {
   Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
       files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"}, offsets{"offsets"};
   std::uint32_t history_retention = 0;  // StoreOptions::history_entries_per_account
+  bool changelog = false;               // StoreOptions::changelog
   std::string state_id;                 // hex of the meta "state_id"; empty if none (read-only)
 
   // mdb_env_set_mapsize needs no transaction active in this process: read transactions hold
@@ -595,6 +612,7 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   impl->dir = dir;
   impl->read_only = options.access == StoreOptions::Access::read_only;
   impl->history_retention = options.history_entries_per_account;
+  impl->changelog = options.changelog;
   if (!impl->read_only)
     if (Status s = lock_writer(*impl); !s) return Error{s.error()};
   auto lmdb_error = [&](const char* what, int rc) {
@@ -998,6 +1016,8 @@ struct StateStore::Batch::Impl : BatchBuffers {
   std::optional<std::pair<std::size_t, std::size_t>> leaf_pages;
   std::uint64_t load_next_output_seq();
   std::uint64_t next_output_seq() const { return *first_output_seq + outputs.size(); }
+  void add_output(OutputTopic topic, std::string_view key, std::string_view json);
+  void capture_changelog();
   QueuedOutput output(std::size_t index) const;
 };
 
@@ -1033,7 +1053,7 @@ void StateStore::Batch::mark_event_accepted(EventScope scope, const EventId& id)
   Impl& b = *impl_;
   const std::string& key = b.event_key_of(scope, id);
   if (key == b.last_absent_event) b.last_absent_event.clear();
-  b.accepted_events.insert(key);
+  if (b.accepted_events.insert(key).second && b.store.changelog) b.changelog_events.emplace_back(key, b.timeline);
 }
 
 std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
@@ -1051,6 +1071,7 @@ std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
 void StateStore::Batch::store_account(const Account& account, std::optional<Date> previous_deadline) {
   Impl& b = *impl_;
   auto [it, inserted] = b.account_records.try_emplace(account.id.str());
+  if (b.store.changelog) b.changelog_accounts.insert_or_assign(it->first, b.timeline);
   if (account.timeline == b.timeline) {
     encode_account(account, it->second);
   } else {  // new here: it lives on this batch's timeline
@@ -1187,6 +1208,7 @@ Status StateStore::Batch::import_row(TimelineId timeline, const StateRow& row) {
                              static_cast<int>(row.table), printable(row.key), why)};
   };
   if (!row.value && row.table != RowTable::history) return bad("deleted, but only history entries are ever deleted");
+  b.imported = true;
   switch (row.table) {
     case RowTable::account: {
       Result<Account> account = decode_account(*row.value);
@@ -1241,11 +1263,14 @@ Status StateStore::Batch::import_row(TimelineId timeline, const StateRow& row) {
 }
 
 void StateStore::Batch::add_output(OutputTopic topic, std::string_view key, std::string_view json) {
-  Impl& b = *impl_;
-  if (!b.first_output_seq) b.first_output_seq = b.load_next_output_seq();
-  const std::size_t record_begin = b.output_records.size();
-  const AppendedOutput at = append_pending_output(b.next_output_seq(), topic, key, json, b.output_records);
-  b.outputs.push_back({topic, record_begin, at.key_begin, key.size(), at.json_begin, json.size()});
+  impl_->add_output(topic, key, json);
+}
+
+void StateStore::Batch::Impl::add_output(OutputTopic topic, std::string_view key, std::string_view json) {
+  if (!first_output_seq) first_output_seq = load_next_output_seq();
+  const std::size_t record_begin = output_records.size();
+  const AppendedOutput at = append_pending_output(next_output_seq(), topic, key, json, output_records);
+  outputs.push_back({topic, record_begin, at.key_begin, key.size(), at.json_begin, json.size()});
 }
 
 QueuedOutput StateStore::Batch::Impl::output(std::size_t index) const {
@@ -1273,6 +1298,10 @@ void StateStore::Batch::append_history(const Account& account, std::string entry
   std::string key;
   history_key(account.id.view(), number, key);
   b.history_entries.emplace_back(std::move(key), std::move(entry));
+  if (b.store.changelog) {
+    b.history_timelines.push_back(b.timeline);
+    b.changelog_accounts.insert_or_assign(account.id.str(), b.timeline);
+  }
   if (account.history_entries > b.store.history_retention)
     b.history_keep_from.insert_or_assign(account.id.str(), account.history_entries - b.store.history_retention);
 }
@@ -1344,6 +1373,54 @@ void sort_entries(const Container& container, std::vector<const typename Contain
 }
 
 }  // namespace
+
+// The rows of each timeline's state this batch changed, as changelog outputs after the
+// batch's own outputs (so in commit order on each changelog partition): accounts, accepted
+// events, history entries and the one each retention step lets go (a tombstone: the entry
+// and any older one go), timeline records, input offsets. Runs on the batch's own thread
+// before the commit is handed over, so that the next batch's output seqs follow these.
+void StateStore::Batch::Impl::capture_changelog() {
+  if (!store.changelog || changelog_captured || imported) return;
+  changelog_captured = true;
+  std::string key, value;
+  auto row = [&](TimelineId t, RowTable table, std::string_view row_key, std::optional<std::string_view> bytes) {
+    key.clear();
+    append_be32(key, t);
+    key.push_back(static_cast<char>(table));
+    key.append(row_key);
+    add_output(bytes ? OutputTopic::state_changelog : OutputTopic::state_changelog_deleted, key, bytes.value_or(""));
+  };
+  auto timeline_of = [&](const std::string& account) {
+    const auto it = changelog_accounts.find(account);
+    PAYDIST_INVARIANT(it != changelog_accounts.end());
+    return it->second;
+  };
+  sort_entries(account_records, sorted_records, [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* record : sorted_records) row(timeline_of(record->first), RowTable::account, record->first, record->second);
+  for (const auto& [event, t] : changelog_events) row(t, RowTable::event, event, std::string_view{});
+  PAYDIST_INVARIANT(history_timelines.size() == history_entries.size());
+  for (std::size_t i = 0; i < history_entries.size(); ++i) {
+    encode_history_entry(history_entries[i].second, value);
+    row(history_timelines[i], RowTable::history, history_entries[i].first, value);
+  }
+  std::string entry_key;
+  for (const auto& [account, keep_from] : history_keep_from) {
+    if (keep_from == 0) continue;
+    history_key(account, keep_from - 1, entry_key);
+    row(timeline_of(account), RowTable::history, entry_key, std::nullopt);
+  }
+  for (const auto& [t, changed] : timelines) {
+    if (!changed.state_dirty) continue;
+    encode_timeline(*changed.state, value);
+    row(t, RowTable::timeline, be32(t), value);
+  }
+  for (const auto& [offset_key, next_offset] : input_offsets) {
+    const std::optional<InputPartition> partition = parse_offset_key(offset_key);
+    PAYDIST_INVARIANT(partition && partition->partition >= 0);
+    row(static_cast<TimelineId>(partition->partition), RowTable::input_offset, offset_key,
+        be64(static_cast<std::uint64_t>(next_offset)));
+  }
+}
 
 WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   MDB_txn* t = txn.get();
@@ -1451,6 +1528,7 @@ std::size_t StateStore::Batch::Impl::estimated_bytes() const {
 Status StateStore::Batch::commit(Durability durability) {
   Impl& b = *impl_;
   PAYDIST_INVARIANT(!b.committed && b.holds_writer);
+  b.capture_changelog();
   b.settle_predecessor();
   Status s = b.commit_now(durability);
   b.end();
@@ -1497,6 +1575,7 @@ void StateStore::Batch::commit_in_background(std::unique_ptr<Batch> batch, Durab
   Impl& b = *batch->impl_;
   StateStore::Impl& store = b.store;
   PAYDIST_INVARIANT(!b.committed && b.holds_writer);
+  b.capture_changelog();   // before the next batch may read this one's output seqs
   b.settle_predecessor();  // at most one batch in flight
   b.reader.reset();
   std::unique_lock lock{store.commit_mutex};

@@ -29,7 +29,16 @@ namespace paydist {
 using TimelineId = std::uint32_t;
 
 enum class Durability : std::uint8_t { buffered, synced };
-enum class OutputTopic : std::uint8_t { activities = 0, distributions = 1, rejects = 2 };
+// The daemon's output topics; with StoreOptions::changelog also the state changelog, whose
+// records are rows of a timeline's state (StateRow, keyed by changelog_key): a row's bytes, or
+// for a deleted row no value at all (a tombstone).
+enum class OutputTopic : std::uint8_t {
+  activities = 0,
+  distributions = 1,
+  rejects = 2,
+  state_changelog = 3,
+  state_changelog_deleted = 4,
+};
 const char* to_string(OutputTopic t);
 
 struct PendingOutput {
@@ -75,6 +84,10 @@ struct StoreOptions {
   // The audit entries kept per account for `paydist explain` (the newest ones); 0 keeps none
   // and spares the processor writing them. Config: [history] entries_per_account.
   std::uint32_t history_entries_per_account = 64;
+  // Every commit also queues, in its outbox, the rows of each timeline's state it changed
+  // (OutputTopic::state_changelog*): a changelog another instance can restore the timeline
+  // from (issue 8). The deadline index is not logged: importing the accounts rebuilds it.
+  bool changelog = false;
 };
 
 // One kept audit entry: its number in the account's history (0 = the first ever) and text.

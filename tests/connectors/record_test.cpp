@@ -301,7 +301,7 @@ TEST(Record, OutOfRangeEnumIsAnError) {
   PendingOutput o = full_output();
   std::string bytes = encode_pending_output(o);
   // version, kind, seq varint (10 bytes for 2^64-2), then the topic byte.
-  bytes[12] = 3;
+  bytes[12] = 5;  // one past OutputTopic::state_changelog_deleted
   Result<PendingOutput> r = decode_pending_output(bytes);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().find("topic"), std::string::npos) << r.error();

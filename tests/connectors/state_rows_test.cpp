@@ -60,19 +60,28 @@ class StateRowsTest : public ::testing::Test {
     fs::remove_all(root_, ec);
   }
 
-  std::unique_ptr<StateStore> open(const fs::path& dir) {
-    auto store = StateStore::open(dir, StoreOptions{.initial_map_bytes = std::size_t{64} << 20});
+  std::unique_ptr<StateStore> open(const fs::path& dir, StoreOptions options = {}) {
+    options.initial_map_bytes = std::size_t{64} << 20;
+    auto store = StateStore::open(dir, options);
     EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error());
     return store ? std::move(*store) : nullptr;
   }
 
   // Applies `timeline`'s lines (every timeline's: kTimelines) to `store` in one batch; each
   // timeline's input offset follows its lines. Returns how each message ended.
-  std::map<MessageOutcome, int> apply(StateStore& store, TimelineId only) {
+  // With `batch_lines`, a batch ends (committed in the background) after that many lines.
+  std::map<MessageOutcome, int> apply(StateStore& store, TimelineId only, std::size_t batch_lines = SIZE_MAX) {
     std::map<MessageOutcome, int> outcomes;
     auto batch = store.begin(0);
     std::int64_t offset[kTimelines] = {};
+    std::size_t in_batch = 0;
     for (const Line& line : lines_) {
+      if (++in_batch > batch_lines) {
+        StateStore::Batch::commit_in_background(std::move(batch), Durability::buffered,
+                                                [](Status s, StateStore::Batch&) { EXPECT_TRUE(s.ok()); });
+        batch = store.begin(0);
+        in_batch = 1;
+      }
       for (TimelineId t = 0; t < kTimelines; ++t) {
         if (line.timeline != t && line.timeline != kTimelines) continue;
         ++offset[t];
@@ -84,6 +93,7 @@ class StateRowsTest : public ::testing::Test {
       }
     }
     EXPECT_TRUE(batch->commit(Durability::buffered));
+    EXPECT_TRUE(store.wait_for_commits().ok());
     return outcomes;
   }
   void apply_all(StateStore& store) { apply(store, kTimelines); }
@@ -215,6 +225,47 @@ TEST_F(StateRowsTest, ImportingOverAnOlderCopyMovesTheDeadlineAndAHistoryTombsto
   const auto kept = older->read_history(busy->id);
   ASSERT_EQ(kept.size() + 2, source_->read_history(busy->id).size());
   EXPECT_EQ(kept.front().number, 2u);
+}
+
+// StoreOptions::changelog: every commit queues the rows it changed in its outbox, after its own
+// outputs. Those records alone, imported in their order (a changelog partition read from its
+// start), give each timeline's state exactly, with retention's deletions (history kept at 2
+// entries, so most accounts lose some) and batches committed in the background.
+TEST_F(StateRowsTest, TheChangelogACommitQueuesRestoresEachTimelineExactly) {
+  auto logged = open(root_ / "logged", StoreOptions{.history_entries_per_account = 2, .changelog = true});
+  apply(*logged, kTimelines, 7);
+  std::vector<PendingOutput> outbox = logged->read_outbox(1'000'000);
+  std::map<OutputTopic, int> kinds;
+  for (const PendingOutput& o : outbox) ++kinds[o.topic];
+  EXPECT_GT(kinds[OutputTopic::activities], 0);
+  EXPECT_GT(kinds[OutputTopic::state_changelog], 0);
+  EXPECT_GT(kinds[OutputTopic::state_changelog_deleted], 0) << "retention let entries go";
+
+  std::vector<std::unique_ptr<StateStore>> restored(kTimelines);
+  for (TimelineId t = 0; t < kTimelines; ++t) restored[t] = open(root_ / fmt::format("restored{}", t));
+  for (const PendingOutput& o : outbox) {
+    if (o.topic != OutputTopic::state_changelog && o.topic != OutputTopic::state_changelog_deleted) continue;
+    const std::optional<std::string_view> value =
+        o.topic == OutputTopic::state_changelog ? std::optional<std::string_view>{o.json} : std::nullopt;
+    auto parsed = changelog_row(o.key, value);
+    ASSERT_TRUE(parsed.ok()) << parsed.error();
+    ASSERT_LT(parsed->first, kTimelines);
+    auto batch = restored[parsed->first]->begin(0);  // one record a batch: order is all
+    ASSERT_TRUE(batch->import_row(parsed->first, parsed->second));
+    ASSERT_TRUE(batch->commit(Durability::buffered));
+  }
+  std::uint64_t accounts = 0;
+  for (TimelineId t = 0; t < kTimelines; ++t) {
+    SCOPED_TRACE(fmt::format("timeline {}", t));
+    EXPECT_EQ(records_of(*restored[t], t), records_of(*logged, t));
+    EXPECT_FALSE(records_of(*restored[t], t).empty());
+    const VerifyReport report = verify_state(*restored[t], rules_, VerifyLimits{});
+    EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
+    accounts += restored[t]->count_accounts();
+    // A restore logs nothing itself.
+    EXPECT_TRUE(restored[t]->read_outbox(10).empty());
+  }
+  EXPECT_EQ(accounts, logged->count_accounts());
 }
 
 TEST_F(StateRowsTest, RowsThatAreNoPartOfTheTimelineAreRefusedWithNothingWritten) {
