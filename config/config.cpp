@@ -164,6 +164,16 @@ Key<Target> text_key(std::string_view name, std::string Target::*field) {
                      }};
 }
 
+template <class Target>
+Key<Target> boolean_key(std::string_view name, bool Target::*field) {
+  return Key<Target>{name, "true or false", [field](const toml::node& node, Target& target) {
+                       const auto* boolean = node.as_boolean();
+                       if (boolean == nullptr) return false;
+                       target.*field = boolean->get();
+                       return true;
+                     }};
+}
+
 // A Kafka topic name: 1 to 249 of [a-zA-Z0-9._-] (Kafka's own rule).
 bool is_topic_name(const toml::node& node) {
   const auto* text = node.as_string();
@@ -259,6 +269,7 @@ const std::vector<Key<KafkaConfig>>& kafka_keys() {
       integer_key("batch_interval_ms", &KafkaConfig::batch_interval_ms, 1, 60'000),
       integer_key("outbox_messages_max", &KafkaConfig::outbox_messages_max, 1, 100'000'000),
       integer_key("merge_wait_ms", &KafkaConfig::merge_wait_ms, 0, 600'000),
+      boolean_key("changelog", &KafkaConfig::changelog),
   };
   return keys;
 }
@@ -269,6 +280,7 @@ const std::vector<Key<KafkaConfig>>& kafka_topic_keys() {
       topic_key("activities", &KafkaConfig::activities_topic),
       topic_key("distributions", &KafkaConfig::distributions_topic),
       topic_key("rejects", &KafkaConfig::rejects_topic),
+      topic_key("changelog", &KafkaConfig::changelog_topic),
       topic_list_key("extra_inputs", &KafkaConfig::extra_input_topics),
   };
   return keys;
@@ -316,7 +328,8 @@ Status read_kafka(const toml::table& table, std::string_view source, KafkaConfig
       {"events", &kafka.events_topic},
       {"activities", &kafka.activities_topic},
       {"distributions", &kafka.distributions_topic},
-      {"rejects", &kafka.rejects_topic}};
+      {"rejects", &kafka.rejects_topic},
+      {"changelog", &kafka.changelog_topic}};
   for (const std::string& extra : kafka.extra_input_topics) roles.emplace_back("extra_inputs", &extra);
   for (std::size_t i = 0; i < roles.size(); ++i)
     for (std::size_t j = i + 1; j < roles.size(); ++j)

@@ -46,6 +46,11 @@ struct KafkaConfig {
   std::string activities_topic = "wlm.activities";
   std::string distributions_topic = "paydist.distributions";
   std::string rejects_topic = "paydist.rejects";
+  // The state changelog (issue 8): with `changelog`, every commit also publishes the rows of
+  // each partition's state it changed to partition p of this topic (compacted, one partition
+  // per input partition), so that another instance can restore the partition's state.
+  bool changelog = false;
+  std::string changelog_topic = "paydist.state-changelog";
   // More input topics, co-partitioned with events_topic (same partition count, same keys):
   // partition p of every input topic is one timeline, merged by message timestamp (ties in
   // the order events, then these as listed), the way Kafka Streams aligns its inputs.

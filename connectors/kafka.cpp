@@ -206,7 +206,8 @@ Status Producer::produce(const OutgoingMessage& message) {
         impl_->handle.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(message.partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(message.key.empty() ? nullptr : const_cast<char*>(message.key.data()), message.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
+        RD_KAFKA_V_VALUE(message.null_value ? nullptr : const_cast<char*>(message.value.data()),
+                         message.null_value ? 0 : message.value.size()),
         RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(token), RD_KAFKA_V_TIMESTAMP(message.timestamp_ms),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Ok{};
@@ -305,6 +306,7 @@ ConsumedMessage copy_message(const rd_kafka_message_t& m, std::size_t value_byte
   out.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
   if (m.key != nullptr) out.key.emplace(static_cast<const char*>(m.key), m.key_len);
   out.value_bytes = m.len;
+  out.null_value = m.payload == nullptr;
   if (m.payload != nullptr) out.value.assign(static_cast<const char*>(m.payload), std::min(m.len, value_bytes_max));
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -100,6 +100,7 @@ struct OutgoingMessage {
   std::int32_t partition = kAnyPartition;  // kAnyPartition: by key (murmur2), or spread
   std::string_view key;                    // empty: unkeyed
   std::string_view value;
+  bool null_value = false;                 // no value at all (a compacted topic's tombstone)
   std::vector<Header> headers;
   std::uint64_t token = 0;                 // returned in the Delivery
   std::int64_t timestamp_ms = 0;           // the message's CreateTime; 0: now
@@ -144,6 +145,7 @@ struct ConsumedMessage {
   std::optional<std::string> key;
   std::string value;          // at most ClientOptions::value_bytes_max bytes of it
   std::size_t value_bytes = 0;  // the value's size as produced
+  bool null_value = false;      // no value at all (a tombstone), not an empty one
   std::vector<Header> headers;
 };
 

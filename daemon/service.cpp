@@ -91,8 +91,12 @@ struct Service::Impl {
   Metrics metrics;
 
   // Output topics: names and partition counts, by OutputTopic.
-  std::array<std::string, 3> output_names;
-  std::array<std::int32_t, 3> output_partitions{};
+  // [kafka] changelog adds the state changelog as a fourth (both of its OutputTopic kinds).
+  std::vector<std::string> output_names;
+  std::vector<std::int32_t> output_partitions;
+  static std::size_t output_index(OutputTopic topic) {
+    return std::min(static_cast<std::size_t>(topic), static_cast<std::size_t>(OutputTopic::state_changelog));
+  }
 
   // The open batch.
   std::unique_ptr<StateStore::Batch> batch;
@@ -222,6 +226,7 @@ Result<std::unique_ptr<Service>> Service::start(const Config& config, ServiceLog
   StoreOptions store_options;
   store_options.history_entries_per_account = config.history.entries_per_account;
   store_options.initial_map_bytes = static_cast<std::size_t>(config.state.initial_map_mb) << 20;
+  store_options.changelog = config.kafka.changelog;
   Result<std::unique_ptr<StateStore>> store = StateStore::open(config.state.dir, store_options);
   if (!store) return Error{fmt::format("state {}: {}", config.state.dir, store.error())};
   impl->store = std::move(*store);
@@ -234,6 +239,8 @@ Result<std::unique_ptr<Service>> Service::start(const Config& config, ServiceLog
 Status Service::Impl::connect() {
   const KafkaConfig& k = config.kafka;
   output_names = {k.activities_topic, k.distributions_topic, k.rejects_topic};
+  if (k.changelog) output_names.push_back(k.changelog_topic);
+  output_partitions.assign(output_names.size(), 0);
   input_topics = k.input_topics();
   merging = input_topics.size() > 1;
   if (k.brokers == "embedded") {
@@ -263,6 +270,15 @@ Status Service::Impl::connect() {
     Result<std::int32_t> count = producer->partition_count(output_names[t], kMetadataTimeout);
     if (!count) return Error{fmt::format("broker {}: {}", bootstrap, count.error())};
     output_partitions[t] = *count;
+  }
+  // A changelog record goes to the partition of its timeline: one per input partition.
+  if (k.changelog) {
+    Result<std::int32_t> inputs = producer->partition_count(input_topics.front(), kMetadataTimeout);
+    if (!inputs) return Error{fmt::format("broker {}: {}", bootstrap, inputs.error())};
+    if (output_partitions.back() < *inputs)
+      return Error{fmt::format("the state changelog {} has {} partitions and the input topic {} has {}: it needs one "
+                               "per input partition (create it with as many, cleanup.policy=compact)",
+                               k.changelog_topic, output_partitions.back(), input_topics.front(), *inputs)};
   }
   // contract 2: extra input topics must be co-partitioned with the events topic.
   if (merging) {
@@ -326,12 +342,19 @@ Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::las
 
 // Rule 3 above: murmur2 of the account, or partition 0 for an output with none.
 std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view key) const {
-  return key.empty() ? 0 : kafka::partition_for_key(key, output_partitions[static_cast<std::size_t>(topic)]);
+  // A changelog record's key starts with its timeline, the input partition (changelog_key).
+  if (output_index(topic) == output_index(OutputTopic::state_changelog))
+    return key.size() >= 4 ? static_cast<std::int32_t>((static_cast<std::uint8_t>(key[0]) << 24) |
+                                                       (static_cast<std::uint8_t>(key[1]) << 16) |
+                                                       (static_cast<std::uint8_t>(key[2]) << 8) | static_cast<std::uint8_t>(key[3]))
+                           : 0;
+  return key.empty() ? 0 : kafka::partition_for_key(key, output_partitions[output_index(topic)]);
 }
 
 Status Service::Impl::produce(const QueuedOutput& output) {
-  kafka::OutgoingMessage message{.topic = output_names[static_cast<std::size_t>(output.topic)], .key = output.key,
+  kafka::OutgoingMessage message{.topic = output_names[output_index(output.topic)], .key = output.key,
                                  .value = output.json};
+  message.null_value = output.topic == OutputTopic::state_changelog_deleted;  // a tombstone
   message.partition = output_partition(output.topic, output.key);
   message.headers.push_back({kSeqHeader, std::to_string(output.seq)});
   message.headers.push_back({kStateHeader, store->state_id()});
@@ -352,7 +375,7 @@ Status Service::Impl::recover_outbox() {
   std::uint64_t republished = 0, skipped = 0;
   while (!pending.empty()) {
     for (const PendingOutput& o : pending) {
-      auto it = last->find({static_cast<int>(o.topic), output_partition(o.topic, o.key)});
+      auto it = last->find({static_cast<int>(output_index(o.topic)), output_partition(o.topic, o.key)});
       if (it != last->end() && o.seq <= it->second) {
         ++skipped;
         last_published_seq = std::max(last_published_seq, o.seq);
@@ -381,7 +404,7 @@ void Service::Impl::on_delivery(const kafka::Delivery& d) {
   }
   broker_trouble = false;
   if (it == in_flight.end()) return;
-  ++metrics.outputs_delivered[output_names[static_cast<std::size_t>(it->second)]];
+  ++metrics.outputs_delivered[output_names[output_index(it->second)]];
   in_flight.erase(it);
   PAYDIST_FAULT_POINT("publish:after-delivery");
 }

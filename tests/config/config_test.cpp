@@ -289,7 +289,12 @@ TEST(Config, DaemonDefaultsRunOnTheEmbeddedBroker) {
 TEST(Config, DaemonKeysAreCheckedNamingTheKey) {
   EXPECT_EQ(parse_error("[kafka]\nbroker = \"x:1\"\n"),
             "paydist.toml: kafka.broker: unknown key (known keys: brokers, embedded_partitions, group_id, "
-            "batch_messages_max, batch_interval_ms, outbox_messages_max, merge_wait_ms)");
+            "batch_messages_max, batch_interval_ms, outbox_messages_max, merge_wait_ms, changelog)");
+  EXPECT_EQ(parse_error("[kafka]\nchangelog = \"yes\"\n"),
+            "paydist.toml: kafka.changelog: expected true or false, got \"yes\"");
+  EXPECT_EQ(parse_error("[kafka.topics]\nchangelog = \"wlm.activities\"\n"),
+            "paydist.toml: kafka.topics.changelog: \"wlm.activities\" is also kafka.topics.activities; every topic "
+            "has one role");
   EXPECT_EQ(parse_error("[kafka]\nbrokers = \"\"\n"), "paydist.toml: kafka.brokers: expected a non-empty string, got \"\"");
   EXPECT_EQ(parse_error("[kafka.topics]\nevents = \"bad topic\"\n"),
             "paydist.toml: kafka.topics.events: expected a topic name (1 to 249 of a-z A-Z 0-9 . _ -), got \"bad topic\"");
@@ -300,6 +305,14 @@ TEST(Config, DaemonKeysAreCheckedNamingTheKey) {
             "paydist.toml: kafka.batch_interval_ms: expected an integer from 1 to 60000, got 0");
   EXPECT_EQ(parse_error("[state]\ndir = 7\n"), "paydist.toml: state.dir: expected a non-empty string, got 7");
   EXPECT_EQ(parse_error("[http]\nport = 7\n"), "paydist.toml: http.port: unknown key (known keys: listen)");
+}
+
+TEST(Config, TheStateChangelogIsOffByDefaultAndNamedInKafkaTopics) {
+  EXPECT_FALSE(parse_ok("").kafka.changelog);
+  EXPECT_EQ(parse_ok("").kafka.changelog_topic, "paydist.state-changelog");
+  const Config config = parse_ok("[kafka]\nchangelog = true\n[kafka.topics]\nchangelog = \"agency.paydist-state\"\n");
+  EXPECT_TRUE(config.kafka.changelog);
+  EXPECT_EQ(config.kafka.changelog_topic, "agency.paydist-state");
 }
 
 TEST(Config, ExtraInputTopicsAreReadInOrderAfterTheEventsTopic) {

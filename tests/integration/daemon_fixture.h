@@ -51,6 +51,8 @@ inline const std::string kDaemon = PAYDISTD_BINARY;
 constexpr int kPartitions = 3;
 // An extra input topic (contract 2: a deployment may list more), created by the test broker.
 inline const std::string kPaymentsTopic = "paydist.payments";
+// The state changelog's default name ([kafka] changelog = true), created by the test broker.
+inline const std::string kChangelogTopic = "paydist.state-changelog";
 
 // paydistd and its broker on loopback, in a temporary directory kept when a test fails.
 class DaemonTest : public ::testing::Test {
@@ -63,7 +65,7 @@ class DaemonTest : public ::testing::Test {
   }
   // `paydist broker` as a process of its own; BrokerFaultTest hosts the broker in the test.
   virtual void start_broker() {
-    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_, {kPaymentsTopic});
+    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_, {kPaymentsTopic, kChangelogTopic});
     broker_ = std::move(broker.process);
     bootstrap_ = broker.bootstrap;
     ASSERT_FALSE(bootstrap_.empty()) << broker_.err();

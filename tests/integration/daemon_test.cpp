@@ -7,6 +7,9 @@
 #include <random>
 
 #include "connectors/codec.h"
+#include "connectors/state_store.h"
+#include "connectors/state_verify.h"
+#include "core/rules.h"
 #include "tests/integration/daemon_fixture.h"
 
 namespace paydist::integration {
@@ -59,6 +62,79 @@ TEST_F(DaemonTest, SigkillAtRandomMomentsLosesNothingAndPublishesNothingTwice) {
   EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0);
   EXPECT_GE(resumed_mid_stream(), 2) << "the kills must interrupt the stream, not just start-up";
   expect_same_as_replay(events);
+}
+
+// [kafka] changelog = true (issue 8's ground): every commit publishes the rows of each input
+// partition's state it changed to that partition of the changelog topic. Read back from the
+// topic alone (tombstones included) and imported, partition by partition, into fresh states,
+// they must give the daemon's own state of that partition byte for byte, the deadline index
+// rebuilt; the outputs stay what replay gives.
+TEST_F(DaemonTest, TheStateChangelogGivesEachPartitionsStateBack) {
+  write_config("changelog = true\n", "state", "", "");
+  std::ofstream(dir_ / "paydist.toml", std::ios::app) << "[history]\nentries_per_account = 3\n";
+  const fs::path events = generate(60, 40, 23);
+  start_daemon();
+  feed(events);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  expect_same_as_replay(events);
+  daemon_.stop(SIGTERM, 30s);
+
+  auto reader = kafka::Reader::create({.brokers = bootstrap_});
+  ASSERT_TRUE(reader.ok()) << reader.error();
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+  std::int64_t expected = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    auto w = (*reader)->watermarks({kChangelogTopic, p}, 10s);
+    ASSERT_TRUE(w.ok()) << w.error();
+    ASSERT_EQ(w->low, 0) << "the broker dropped changelog records: keep the stream smaller";
+    expected += w->high;
+    from.push_back({{kChangelogTopic, p}, 0});
+  }
+  ASSERT_TRUE((*reader)->assign(from));
+  std::vector<std::unique_ptr<StateStore>> restored;
+  std::vector<std::unique_ptr<StateStore::Batch>> batches;
+  for (int p = 0; p < kPartitions; ++p) {
+    auto store = StateStore::open(dir_ / fmt::format("restored{}", p), StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.error();
+    restored.push_back(std::move(*store));
+    batches.push_back(restored.back()->begin(0));
+  }
+  std::int64_t read = 0, tombstones = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 60s; read < expected && std::chrono::steady_clock::now() < deadline;) {
+    auto polled = (*reader)->poll(100ms);
+    ASSERT_TRUE(polled.ok()) << polled.error();
+    if (!*polled) continue;
+    const kafka::ConsumedMessage& m = **polled;
+    ++read;
+    tombstones += m.null_value ? 1 : 0;
+    ASSERT_TRUE(m.key.has_value());
+    auto row = changelog_row(*m.key, m.null_value ? std::nullopt : std::optional<std::string_view>{m.value});
+    ASSERT_TRUE(row.ok()) << row.error();
+    ASSERT_EQ(static_cast<std::int32_t>(row->first), m.partition) << "a row on another timeline's partition";
+    Status s = batches[static_cast<std::size_t>(m.partition)]->import_row(row->first, row->second);
+    ASSERT_TRUE(s.ok()) << s.error();
+  }
+  ASSERT_EQ(read, expected);
+  EXPECT_GT(tombstones, 0) << "history retention (3 entries) let entries go";
+  for (auto& batch : batches) ASSERT_TRUE(batch->commit(Durability::synced));
+  batches.clear();
+
+  auto daemon_state = StateStore::open(state_, StoreOptions{.access = StoreOptions::Access::read_only});
+  ASSERT_TRUE(daemon_state.ok()) << daemon_state.error();
+  std::uint64_t accounts = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    SCOPED_TRACE(fmt::format("partition {}", p));
+    std::vector<StateRow> want, got;
+    (*daemon_state)->for_each_row(static_cast<TimelineId>(p), [&](const StateRow& r) { want.push_back(r); });
+    restored[p]->for_each_row(static_cast<TimelineId>(p), [&](const StateRow& r) { got.push_back(r); });
+    EXPECT_GT(want.size(), 10u);
+    EXPECT_EQ(got.size(), want.size());
+    EXPECT_TRUE(got == want) << "the restored rows differ from the daemon's";
+    const VerifyReport report = verify_state(*restored[p], Rules{}, VerifyLimits{});
+    EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
+    accounts += restored[p]->count_accounts();
+  }
+  EXPECT_EQ(accounts, (*daemon_state)->count_accounts());
 }
 
 TEST_F(DaemonTest, WaitsForABrokerThatGoesAwayAndCatchesUp) {
