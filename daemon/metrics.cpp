@@ -50,6 +50,14 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
   header(out, "paydist_outputs_total", "counter", "Outputs acknowledged by the broker, by topic.");
   for (const auto& [topic, count] : m.outputs_delivered) fmt::format_to(to, "paydist_outputs_total{{topic=\"{}\"}} {}\n", topic, count);
 
+  header(out, "paydist_restored_rows_total", "counter",
+         "State rows imported from the state changelog, by input partition ([kafka] changelog).");
+  for (const auto& [partition, rows] : m.restored_rows)
+    fmt::format_to(to, "paydist_restored_rows_total{{partition=\"{}\"}} {}\n", partition, rows);
+  header(out, "paydist_partitions_restored_total", "counter",
+         "Input partitions rebuilt from the state changelog when assigned with no state here.");
+  fmt::format_to(to, "paydist_partitions_restored_total {}\n", m.partitions_restored);
+
   header(out, "paydist_consumer_lag", "gauge", "Messages of an input partition not yet applied.");
   for (const Gauges::Partition& p : g.partitions)
     if (p.lag) fmt::format_to(to, "paydist_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", p.topic, p.partition, *p.lag);

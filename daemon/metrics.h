@@ -39,6 +39,10 @@ struct Metrics {
   // Messages the merge of input topics applied before every input partition had one queued
   // or was known to be at its end (after [kafka] merge_wait_ms).
   std::uint64_t merge_forced = 0;
+  // [kafka] changelog: rows imported from the state changelog, by input partition, and the
+  // partitions restored (a partition assigned with no state here is rebuilt before use).
+  std::map<std::int32_t, std::uint64_t> restored_rows;
+  std::uint64_t partitions_restored = 0;
 };
 
 // Values read at the moment of a scrape.

@@ -216,6 +216,7 @@ struct Service::Impl {
   Status acknowledge_if_idle();
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> start_offsets(const std::vector<kafka::TopicPartition>& tps);
   void on_revoked(const std::vector<kafka::TopicPartition>& tps);
+  Status restore_partition(std::int32_t partition);
 };
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -413,6 +414,14 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
     const std::vector<kafka::TopicPartition>& tps) {
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> out;
   for (const kafka::TopicPartition& tp : tps) {
+    // [kafka] changelog: a partition this state holds nothing of is rebuilt from its
+    // changelog partition first (another instance may have owned it), then resumed from the
+    // offset the restored state holds.
+    if (config.kafka.changelog && tp.topic == input_topics.front() &&
+        !store->read_input_offset({tp.topic, tp.partition}))
+      if (Status s = restore_partition(tp.partition); !s && delivery_failure.empty())
+        delivery_failure = fmt::format("restoring partition {} from {}: {}", tp.partition,
+                                       config.kafka.changelog_topic, s.error());
     const std::optional<std::int64_t> stored = store->read_input_offset({tp.topic, tp.partition});
     // Nothing stored: from the beginning (RD_KAFKA_OFFSET_BEGINNING).
     out.emplace_back(tp, stored.value_or(-2));
@@ -426,6 +435,70 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
                          stored ? std::to_string(*stored) : std::string{"beginning"}));
   }
   return out;
+}
+
+// Reads changelog partition `partition` from its start to its end as the broker gives it now
+// and imports every row (StateStore::Batch::import_row), in synced batches of kRestoreBatchRows;
+// progress goes to the log and /metrics. The batch being applied is committed first: a
+// restore batch logs nothing to the changelog, so it holds nothing else.
+Status Service::Impl::restore_partition(std::int32_t partition) {
+  constexpr std::uint64_t kRestoreBatchRows = 20'000;
+  constexpr auto kRestoreStall = std::chrono::seconds{60};
+  if (batch)
+    if (Status s = commit_batch(); !s) return s;
+  if (Status s = finish_commit(true); !s) return s;
+  const auto started = Clock::now();
+  kafka::ClientOptions options = client_options();
+  options.client_id = "paydistd-restore";
+  Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
+  if (!reader) return Error{reader.error()};
+  const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
+  Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
+  if (!marks) return Error{marks.error()};
+  if (marks->high <= marks->low) {
+    log.info(fmt::format("partition {}: nothing in {}/{}: starting it from no state", partition, tp.topic, partition));
+    return Ok{};
+  }
+  log.info(fmt::format("partition {}: no state here: restoring it from {}/{} (offsets {} to {})", partition, tp.topic,
+                       partition, marks->low, marks->high - 1));
+  if (Status s = (*reader)->assign({{tp, marks->low}}); !s) return s;
+  std::unique_ptr<StateStore::Batch> restoring = store->begin(static_cast<TimelineId>(partition));
+  std::uint64_t rows = 0, in_batch = 0;
+  std::int64_t next = marks->low;
+  auto last_progress = Clock::now();
+  while (next < marks->high) {
+    Result<std::optional<kafka::ConsumedMessage>> polled = (*reader)->poll(std::chrono::milliseconds{100});
+    if (!polled) return Error{polled.error()};
+    if (!*polled) {
+      if (Clock::now() - last_progress > kRestoreStall)
+        return Error{fmt::format("no record for {} s at offset {} of {}", kRestoreStall.count(), next, marks->high)};
+      continue;
+    }
+    const kafka::ConsumedMessage& m = **polled;
+    next = m.offset + 1;
+    last_progress = Clock::now();
+    if (!m.key) return Error{fmt::format("offset {}: a record without a key", m.offset)};
+    Result<std::pair<TimelineId, StateRow>> row =
+        changelog_row(*m.key, m.null_value ? std::nullopt : std::optional<std::string_view>{m.value});
+    if (!row) return Error{fmt::format("offset {}: {}", m.offset, row.error())};
+    if (row->first != static_cast<TimelineId>(partition))
+      return Error{fmt::format("offset {}: a row of partition {}", m.offset, row->first)};
+    if (Status s = restoring->import_row(row->first, row->second); !s) return Error{fmt::format("offset {}: {}", m.offset, s.error())};
+    ++rows;
+    ++metrics.restored_rows[partition];
+    if (++in_batch == kRestoreBatchRows) {
+      if (Status s = restoring->commit(Durability::synced); !s) return s;
+      log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, next, marks->high));
+      restoring = store->begin(static_cast<TimelineId>(partition));
+      in_batch = 0;
+    }
+  }
+  if (Status s = restoring->commit(Durability::synced); !s) return s;
+  ++metrics.partitions_restored;
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  log.info(fmt::format("partition {}: restored from {}: {} rows in {:.2f} s ({:.0f} rows/s)", partition, tp.topic, rows,
+                       seconds, seconds > 0 ? static_cast<double>(rows) / seconds : 0.0));
+  return Ok{};
 }
 
 void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {

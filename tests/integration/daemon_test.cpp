@@ -137,6 +137,43 @@ TEST_F(DaemonTest, TheStateChangelogGivesEachPartitionsStateBack) {
   EXPECT_EQ(accounts, (*daemon_state)->count_accounts());
 }
 
+// A partition moves to an instance that has no state for it (issue 8): instance A applies the
+// first half of the stream with [kafka] changelog on and stops (SIGTERM: its batch committed,
+// its outbox flushed); instance B, same group, a new state directory, is assigned every
+// partition, rebuilds each from the changelog and goes on from the restored offsets with
+// the second half. Together they publish exactly what replay gives for the whole stream,
+// nothing twice, and B's state is replay's.
+TEST_F(DaemonTest, AnInstanceWithNoStateRestoresItsPartitionsFromTheChangelogAndGoesOn) {
+  const fs::path events = generate(60, 40, 29);
+  const std::vector<std::string> lines = split_lines(read_text(events));
+  ASSERT_GT(lines.size(), 200u);
+  const fs::path first = dir_ / "first.jsonl", second = dir_ / "second.jsonl";
+  {
+    std::ofstream a{first}, b{second};
+    for (std::size_t i = 0; i < lines.size(); ++i) (i < lines.size() / 2 ? a : b) << lines[i] << "\n";
+  }
+  write_config("changelog = true\n", "state-a");
+  start_daemon();
+  feed(first);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  daemon_.stop(SIGTERM, 30s);
+
+  write_config("changelog = true\n", "state-b");
+  start_daemon();
+  ASSERT_TRUE(wait_assigned()) << daemon_.err();
+  feed(second);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  const std::string m = metrics();
+  EXPECT_EQ(metric(m, "paydist_partitions_restored_total"), kPartitions) << m;
+  EXPECT_GT(metric(m, "paydist_restored_rows_total"), 0) << m;
+  for (int p = 0; p < kPartitions; ++p)
+    EXPECT_NE(daemon_.err().find(fmt::format("partition {}: restored from {}", p, kChangelogTopic)), std::string::npos)
+        << daemon_.err();
+  // B resumed where A stopped, not from the beginning.
+  EXPECT_EQ(daemon_.err().find("from offset beginning"), std::string::npos) << daemon_.err();
+  expect_same_as_replay(events);
+}
+
 TEST_F(DaemonTest, WaitsForABrokerThatGoesAwayAndCatchesUp) {
   const fs::path events = generate(40, 30, 5);
   start_daemon();
