@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -272,6 +273,33 @@ Result<std::unique_ptr<Reader>> Reader::create(const ClientOptions& options) {
   return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }
 
+Result<std::vector<CommittedOffset>> committed_offsets(const ClientOptions& options, const std::string& group_id,
+                                                       const std::vector<TopicPartition>& tps,
+                                                       std::chrono::milliseconds timeout) {
+  const Properties ours = {{"group.id", group_id}, {"enable.auto.commit", "false"}};
+  Result<ConfPtr> conf = make_conf(options, ours);
+  if (!conf) return Error{conf.error()};
+  Result<HandlePtr> handle = make_handle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!handle) return Error{handle.error()};
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()));
+  for (const TopicPartition& tp : tps) rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition);
+  const rd_kafka_resp_err_t err = rd_kafka_committed(handle->get(), list, static_cast<int>(timeout.count()));
+  std::vector<CommittedOffset> out;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& e = list->elems[i];
+      CommittedOffset c{{e.topic, e.partition}, std::nullopt, {}};
+      if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0) c.offset = e.offset;
+      if (e.metadata != nullptr) c.metadata.assign(static_cast<const char*>(e.metadata), e.metadata_size);
+      out.push_back(std::move(c));
+    }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_consumer_close(handle->get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Error{fmt::format("the offsets group {} committed: {}", group_id, rd_kafka_err2str(err))};
+  return out;
+}
+
 Result<std::int32_t> Reader::partition_count(const std::string& topic, std::chrono::milliseconds timeout) {
   return topic_partition_count(impl_->handle.get(), topic, timeout);
 }
@@ -491,11 +519,21 @@ std::optional<std::int64_t> GroupConsumer::cached_high_watermark(const TopicPart
   return high;
 }
 
-void GroupConsumer::commit_for_monitoring(const std::vector<std::pair<TopicPartition, std::int64_t>>& next_offsets) {
+void GroupConsumer::commit_for_monitoring(const std::vector<std::pair<TopicPartition, std::int64_t>>& next_offsets,
+                                          std::string_view metadata) {
   if (next_offsets.empty()) return;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size()));
-  for (const auto& [tp, offset] : next_offsets)
-    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = offset;
+  for (const auto& [tp, offset] : next_offsets) {
+    rd_kafka_topic_partition_t* entry = rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition);
+    entry->offset = offset;
+    if (!metadata.empty()) {  // the list owns it: freed with the list
+      entry->metadata = std::malloc(metadata.size());
+      if (entry->metadata != nullptr) {
+        std::memcpy(entry->metadata, metadata.data(), metadata.size());
+        entry->metadata_size = metadata.size();
+      }
+    }
+  }
   rd_kafka_commit(impl_->handle.get(), list, 1);
   rd_kafka_topic_partition_list_destroy(list);
 }

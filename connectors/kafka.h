@@ -185,6 +185,18 @@ class Reader {
   std::unique_ptr<Impl> impl_;
 };
 
+// A consumer group's committed offset of one partition, with the metadata committed with it.
+struct CommittedOffset {
+  TopicPartition tp;
+  std::optional<std::int64_t> offset;  // none: the group committed nothing for it
+  std::string metadata;
+};
+// The offsets `group_id` committed for `tps`, asked of the group's coordinator without
+// joining the group.
+Result<std::vector<CommittedOffset>> committed_offsets(const ClientOptions& options, const std::string& group_id,
+                                                       const std::vector<TopicPartition>& tps,
+                                                       std::chrono::milliseconds timeout);
+
 // Called on the polling thread, inside GroupConsumer::poll(), when the group moves
 // partitions: `assigned` returns the offset to start each new partition from (the daemon's
 // come from its state, not from the group); `revoked` runs before they are taken away.
@@ -230,7 +242,9 @@ class GroupConsumer {
   std::optional<std::int64_t> cached_high_watermark(const TopicPartition& tp) const;
   // Tells the group how far this member got (for monitoring: the daemon's own positions are
   // in its state). Asynchronous; failures are ignored.
-  void commit_for_monitoring(const std::vector<std::pair<TopicPartition, std::int64_t>>& next_offsets);
+  // `metadata` rides with each offset (the daemon names itself there: `paydist partitions`).
+  void commit_for_monitoring(const std::vector<std::pair<TopicPartition, std::int64_t>>& next_offsets,
+                             std::string_view metadata = {});
   // Leaves the group (revoking what it holds, through the handler), waiting at most
   // `timeout` for the broker. Past it (the broker is away or slow) the destructor stops the
   // client without leaving, and the group drops this member at its session timeout.

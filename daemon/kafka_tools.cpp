@@ -302,6 +302,61 @@ std::optional<std::string> brokers_from(const std::string& brokers, const std::s
   return address;
 }
 
+// `paydist partitions`: each input partition with the member that last committed it (the
+// metadata paydistd commits with its offsets), its committed offset, end and lag, and with
+// [kafka] changelog the records of its changelog partition. One line per partition under a
+// header, then a summary line; exit 1 when the broker cannot be asked.
+int run_partitions(const std::string& config_path) {
+  Result<Config> config = load_config(config_path);
+  if (!config) {
+    fmt::print(stderr, "paydist partitions: {}\n", config.error());
+    return kExitUsage;
+  }
+  int status = kExitOk;
+  std::optional<std::string> brokers = brokers_from("", config_path, "partitions", nullptr, status);
+  if (!brokers) return status;
+  kafka::ClientOptions options{.brokers = *brokers};
+  options.client = config->kafka.client;
+  options.client_id = "paydist-partitions";
+  const auto fail = [](const std::string& why) {
+    fmt::print(stderr, "paydist partitions: {}\n", why);
+    return kExitFailed;
+  };
+  Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
+  if (!reader) return fail(reader.error());
+  constexpr auto kTimeout = std::chrono::seconds{10};
+  const std::string& events = config->kafka.events_topic;
+  Result<std::int32_t> count = (*reader)->partition_count(events, kTimeout);
+  if (!count) return fail(count.error());
+  std::vector<kafka::TopicPartition> tps;
+  for (std::int32_t p = 0; p < *count; ++p) tps.push_back({events, p});
+  Result<std::vector<kafka::CommittedOffset>> committed =
+      kafka::committed_offsets(options, config->kafka.group_id, tps, kTimeout);
+  if (!committed) return fail(committed.error());
+  fmt::print("{:<10} {:>12} {:>12} {:>10} {:>18}  {}\n", "partition", "committed", "end", "lag",
+             config->kafka.changelog ? "changelog_records" : "changelog", "owner (as last committed)");
+  std::int64_t total_lag = 0;
+  int owned = 0;
+  for (const kafka::CommittedOffset& c : *committed) {
+    Result<kafka::Watermarks> marks = (*reader)->watermarks(c.tp, kTimeout);
+    if (!marks) return fail(marks.error());
+    std::string changelog = "off";
+    if (config->kafka.changelog) {
+      Result<kafka::Watermarks> log = (*reader)->watermarks({config->kafka.changelog_topic, c.tp.partition}, kTimeout);
+      changelog = log ? std::to_string(log->high - log->low) : std::string{"?"};
+    }
+    const std::int64_t lag = marks->high - c.offset.value_or(marks->low);
+    total_lag += lag;
+    owned += c.metadata.empty() ? 0 : 1;
+    fmt::print("{:<10} {:>12} {:>12} {:>10} {:>18}  {}\n", c.tp.partition,
+               c.offset ? std::to_string(*c.offset) : std::string{"-"}, marks->high, lag, changelog,
+               c.metadata.empty() ? std::string{"-"} : c.metadata);
+  }
+  fmt::print(stderr, "partitions: topic={} group={} partitions={} with_owner={} lag={}\n", events,
+             config->kafka.group_id, *count, owned, total_lag);
+  return std::fflush(stdout) == 0 ? kExitOk : kExitFailed;
+}
+
 }  // namespace
 
 KafkaTools::KafkaTools(CLI::App& app) {
@@ -338,6 +393,12 @@ KafkaTools::KafkaTools(CLI::App& app) {
   tail_brokers->excludes(tail_config);
   tail_->add_option("--topic", tail_args_.topic, "Topic to read")->required();
   tail_->add_flag("--until-end", tail_args_.until_end, "Exit at the end of the topic (as it was when tail started)");
+
+  partitions_ = app.add_subcommand(
+      "partitions", "List the input partitions: committed offset, end, lag, changelog records, owner");
+  partitions_->add_option("--config", partitions_config_, "paydistd's configuration: brokers, group, topics")
+      ->required()
+      ->check(CLI::ExistingFile);
 }
 
 std::optional<int> KafkaTools::run_parsed() {
@@ -360,6 +421,7 @@ std::optional<int> KafkaTools::run_parsed() {
     }
     return run_tail(*brokers, tail_args_.topic, tail_args_.until_end);
   }
+  if (partitions_->parsed()) return run_partitions(partitions_config_);
   return std::nullopt;
 }
 

@@ -1,6 +1,7 @@
 // daemon/kafka_tools.h: the Kafka subcommands of `paydist` (issue 5): `broker` (a local
-// development broker), `feed` (input lines into the input topic) and `tail` (a topic's
-// messages to stdout). Wiring only: no business rule, no state.
+// development broker), `feed` (input lines into the input topic), `tail` (a topic's
+// messages to stdout) and `partitions` (issue 8: who holds each input partition, how far).
+// Wiring only: no business rule, no state.
 //   KafkaTools tools{app};                        // before app.parse()
 //   if (std::optional<int> rc = tools.run_parsed()) return *rc;
 #pragma once
@@ -43,6 +44,8 @@ class KafkaTools {
   CLI::App* broker_ = nullptr;
   CLI::App* feed_ = nullptr;
   CLI::App* tail_ = nullptr;
+  CLI::App* partitions_ = nullptr;
+  std::string partitions_config_;
   BrokerArgs broker_args_;
   FeedArgs feed_args_;
   TailArgs tail_args_;

@@ -109,6 +109,8 @@ struct Service::Impl {
   // Publishing: outputs handed to the producer and not yet acknowledged (seq -> topic).
   std::map<std::uint64_t, OutputTopic> in_flight;
   std::uint64_t last_published_seq = 0;    // highest seq handed to the producer
+  // Committed with the monitoring offsets (`paydist partitions` shows it): host, pid, state.
+  std::string owner_name;
   std::uint64_t acknowledged_in_state = 0; // highest seq the state no longer holds
   Clock::time_point last_acknowledge = Clock::now();
   std::string delivery_failure;            // a delivery that failed for good: fatal
@@ -231,6 +233,11 @@ Result<std::unique_ptr<Service>> Service::start(const Config& config, ServiceLog
   Result<std::unique_ptr<StateStore>> store = StateStore::open(config.state.dir, store_options);
   if (!store) return Error{fmt::format("state {}: {}", config.state.dir, store.error())};
   impl->store = std::move(*store);
+  {
+    char host[256] = {};
+    (void)::gethostname(host, sizeof host - 1);
+    impl->owner_name = fmt::format("{} pid {} state {}", host, ::getpid(), impl->store->state_id());
+  }
   if (Status s = impl->connect(); !s) return Error{s.error()};
   if (Status s = impl->recover_outbox(); !s) return Error{s.error()};
   if (Status s = impl->join_group(); !s) return Error{s.error()};
@@ -814,7 +821,7 @@ Status Service::Impl::finish_commit(bool wait) {
   if (c.acknowledged_through > acknowledged_in_state) acknowledged_in_state = c.acknowledged_through;
   for (const PendingOutput& o : r->outputs)
     if (Status p = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}); !p) return p;
-  consumer->commit_for_monitoring(c.monitoring);
+  consumer->commit_for_monitoring(c.monitoring, owner_name);
   return Ok{};
 }
 

@@ -4,8 +4,9 @@
 // (connectors/fault_point.h: inside a state commit, between publishing and acknowledging).
 // After an episode's rounds a clean daemon finishes the stream, and the output topics and
 // every account must equal a clean `paydist replay` of the same stream, and `paydist verify`
-// must pass on the daemon's state. Prints one line:
-//   crash-campaign: rounds=12 kills=12 fault_kills=8 resumed_mid_stream=9 lost=0 duplicated=0 mismatched=0
+// must pass on the daemon's state. Every other episode runs with [kafka] changelog = true, and
+// then the changelog topic alone must give the daemon's state back. Prints one line:
+//   crash-campaign: rounds=12 kills=12 fault_kills=8 resumed_mid_stream=9 changelog_episodes=1 lost=0 duplicated=0 mismatched=0
 // Built only with -DPAYDIST_FAULT_INJECTION=ON; CTest label `crash`. More rounds:
 //   PAYDIST_CRASH_ROUNDS=200 ctest --test-dir build -L crash --output-on-failure
 #include <gtest/gtest.h>
@@ -28,6 +29,8 @@
 
 #include <fmt/format.h>
 
+#include "connectors/state_store.h"
+#include "tests/support/changelog.h"
 #include "tests/support/daemon_client.h"
 #include "tests/support/process.h"
 
@@ -49,6 +52,9 @@ const std::string kDaemon = PAYDISTD_BINARY;
 constexpr int kPartitions = 3;
 constexpr int kRoundsPerEpisode = 6;
 const std::vector<std::string> kOutputTopics = {"wlm.activities", "paydist.distributions", "paydist.rejects"};
+// Every other episode runs with [kafka] changelog = true, and its changelog must then give
+// the daemon's state back (tests/support/changelog.h).
+const std::string kChangelogTopic = "paydist.state-changelog";
 
 // Every fault point the daemon passes (connectors/fault_point.h's PAYDIST_FAULT_POINT uses).
 const std::vector<std::string> kFaultPoints = {
@@ -62,7 +68,9 @@ struct Tally {
   int resumed_mid_stream = 0;  // starts that resumed a partition from an offset above 0
   long lost = 0;           // outputs replay has and the topics lack; unknown accounts
   long duplicated = 0;     // outputs the topics have more often than replay; seqs published twice
-  long mismatched = 0;     // accounts whose state differs from replay's; failed verifies
+  long mismatched = 0;     // accounts whose state differs from replay's; failed verifies;
+                           // partitions the changelog does not give back
+  int changelog_episodes = 0;  // episodes run with [kafka] changelog = true and checked
 };
 
 int rounds_wanted() {
@@ -99,7 +107,7 @@ class Episode {
 
   void run(int rounds) {
     dir_ = testing::make_temp_dir(fmt::format("paydist-crash{}", number_));
-    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_);
+    testing::Broker broker = testing::start_broker(kBinary, kPartitions, dir_, {kChangelogTopic});
     broker_ = std::move(broker.process);
     bootstrap_ = broker.bootstrap;
     ASSERT_FALSE(bootstrap_.empty()) << broker_.err();
@@ -118,6 +126,7 @@ class Episode {
     EXPECT_EQ(daemon_.stop(SIGTERM, 10s), 0) << daemon_.err();
     count_resumed();
     compare_with_replay();
+    if (changelog()) compare_changelog();
   }
 
  private:
@@ -128,6 +137,7 @@ dir = "{}"
 brokers = "{}"
 batch_messages_max = 300
 batch_interval_ms = 30
+changelog = {}
 [kafka.client]
 # A killed member leaves the group at its session timeout: short, so rounds follow quickly
 # (the local broker assigns nothing with 2000).
@@ -136,8 +146,9 @@ batch_interval_ms = 30
 [http]
 listen = "127.0.0.1:0"
 )",
-                                                        (dir_ / "state").string(), bootstrap_);
+                                                        (dir_ / "state").string(), bootstrap_, changelog() ? "true" : "false");
   }
+  bool changelog() const { return number_ % 2 == 1; }
 
   // The episode's stream (every message type, some bad lines, a few redeliveries), and the
   // same lines cut into `rounds` consecutive files.
@@ -302,6 +313,23 @@ listen = "127.0.0.1:0"
       }
   }
 
+  // With the changelog on: it alone, imported partition by partition, gives the daemon's state.
+  void compare_changelog() {
+    const testing::RestoredChangelog restored =
+        testing::restore_changelog(bootstrap_, kChangelogTopic, kPartitions, dir_ / "changelog");
+    ASSERT_EQ(restored.problem, "");
+    tally_.duplicated += restored.repeated;
+    EXPECT_EQ(restored.repeated, 0) << "changelog records published twice";
+    auto state = StateStore::open(dir_ / "state", StoreOptions{.access = StoreOptions::Access::read_only});
+    ASSERT_TRUE(state.ok()) << state.error();
+    for (int p = 0; p < kPartitions; ++p) {
+      if (testing::rows_of(*restored.stores[p], p) == testing::rows_of(**state, p)) continue;
+      ++tally_.mismatched;
+      ADD_FAILURE() << "partition " << p << ": the changelog does not give the daemon's state back";
+    }
+    ++tally_.changelog_episodes;
+  }
+
   // `inspect accounts` output by account id (each line opens with {"account_id":"ID").
   static std::map<std::string, std::string> by_account(const std::string& text) {
     std::map<std::string, std::string> accounts;
@@ -335,15 +363,19 @@ TEST(CrashCampaign, KillsAtRandomInstantsAndFaultPointsLoseNothingAndApplyNothin
     if (HasFatalFailure()) break;
   }
   const std::string line =
-      fmt::format("crash-campaign: rounds={} kills={} fault_kills={} resumed_mid_stream={} lost={} duplicated={} mismatched={}",
-                  tally.rounds, tally.kills, tally.fault_kills, tally.resumed_mid_stream, tally.lost, tally.duplicated,
-                  tally.mismatched);
+      fmt::format("crash-campaign: rounds={} kills={} fault_kills={} resumed_mid_stream={} changelog_episodes={} "
+                  "lost={} duplicated={} mismatched={}",
+                  tally.rounds, tally.kills, tally.fault_kills, tally.resumed_mid_stream, tally.changelog_episodes,
+                  tally.lost, tally.duplicated, tally.mismatched);
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   EXPECT_EQ(tally.rounds, rounds) << line;
   EXPECT_EQ(tally.kills, rounds) << line;
   EXPECT_GT(tally.fault_kills, 0) << line;
   EXPECT_GT(tally.resumed_mid_stream, 0) << "the kills must interrupt the stream, not just start-up: " << line;
+  if (rounds > kRoundsPerEpisode) {
+    EXPECT_GT(tally.changelog_episodes, 0) << line;
+  }
   EXPECT_EQ(tally.lost, 0) << line;
   EXPECT_EQ(tally.duplicated, 0) << line;
   EXPECT_EQ(tally.mismatched, 0) << line;

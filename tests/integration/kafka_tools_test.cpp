@@ -204,6 +204,39 @@ TEST_F(KafkaToolsTest, UsageErrorsExitTwo) {
   EXPECT_EQ(run_to_end({kBinary, "feed", "events.jsonl"}, dir_ / "usage1", 10s).status, 2);
   EXPECT_EQ(run_to_end({kBinary, "tail", "--brokers", bootstrap_}, dir_ / "usage2", 10s).status, 2);
   EXPECT_EQ(run_to_end({kBinary, "broker", "--partitions", "0"}, dir_ / "usage3", 10s).status, 2);
+  EXPECT_EQ(run_to_end({kBinary, "partitions"}, dir_ / "usage4", 10s).status, 2);
+}
+
+// `paydist partitions` with no paydistd ever run: every partition listed, nothing committed
+// ("-"), no owner, the whole topic as lag; the changelog column says "off" by default. An
+// embedded-broker config whose daemon is not running: one line, exit 1.
+TEST_F(KafkaToolsTest, PartitionsListsEveryInputPartitionEvenWithNoDaemon) {
+  const fs::path events = write_events({R"({"type":"business_date","event_id":"BD1","date":"2026-01-01"})"});
+  std::ofstream(dir_ / "listed.toml") << fmt::format("[kafka]\nbrokers = \"{}\"\ngroup_id = \"nobody\"\n", bootstrap_);
+  ASSERT_EQ(run_to_end({kBinary, "feed", "--brokers", bootstrap_, events.string()}, dir_ / "feed", 60s).status, 0);
+  const testing::Finished listed =
+      run_to_end({kBinary, "partitions", "--config", (dir_ / "listed.toml").string()}, dir_ / "partitions", 60s);
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  const std::vector<std::string> rows = split_lines(listed.out);
+  ASSERT_EQ(rows.size(), 1u + kPartitions) << listed.out;
+  for (int p = 0; p < kPartitions; ++p) {
+    const std::string& row = rows[1 + static_cast<std::size_t>(p)];
+    EXPECT_EQ(row.rfind(std::to_string(p) + " ", 0), 0u) << row;
+    EXPECT_NE(row.find(" - "), std::string::npos) << row;    // nothing committed
+    EXPECT_NE(row.find(" off "), std::string::npos) << row;  // no changelog
+  }
+  EXPECT_NE(listed.err.find(fmt::format("partitions: topic=paydist.events group=nobody partitions={} with_owner=0 lag={}",
+                                        kPartitions, kPartitions)),
+            std::string::npos)
+      << listed.err;
+
+  fs::create_directories(dir_ / "state");
+  std::ofstream(dir_ / "embedded.toml") << fmt::format("[state]\ndir = \"{}\"\n[kafka]\nbrokers = \"embedded\"\n",
+                                                       (dir_ / "state").string());
+  const testing::Finished missing =
+      run_to_end({kBinary, "partitions", "--config", (dir_ / "embedded.toml").string()}, dir_ / "missing", 30s);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("is paydistd running?"), std::string::npos) << missing.err;
 }
 
 TEST_F(KafkaToolsTest, TailOfAnUnknownTopicFailsWithOneLine) {

@@ -1,0 +1,91 @@
+// tests/support/changelog.h: the state changelog ([kafka] changelog = true) read back from the
+// broker and imported, partition by partition, into fresh states, for the tests that check it
+// gives the daemon's state back (daemon_test.cpp, crash_campaign_test.cpp).
+//   RestoredChangelog r = restore_changelog(bootstrap, "paydist.state-changelog", 3, dir);
+//   EXPECT_EQ(rows_of(*r.stores[p], p), rows_of(daemon_state, p));
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connectors/kafka.h"
+#include "connectors/state_store.h"
+
+namespace paydist::testing {
+
+struct RestoredChangelog {
+  std::vector<std::unique_ptr<StateStore>> stores;  // by partition: DIR/restored-P
+  std::int64_t records = 0;
+  std::int64_t tombstones = 0;
+  std::int64_t repeated = 0;  // records whose (paydist-state, paydist-seq) came before
+  std::string problem;        // "" or why the restore is incomplete
+};
+
+// Every record of `topic` from the start of each partition, imported in offset order.
+inline RestoredChangelog restore_changelog(const std::string& bootstrap, const std::string& topic, int partitions,
+                                           const std::filesystem::path& dir) {
+  using namespace std::chrono_literals;
+  RestoredChangelog out;
+  auto reader = kafka::Reader::create({.brokers = bootstrap});
+  if (!reader) return {.problem = reader.error()};
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+  std::int64_t expected = 0;
+  std::vector<std::unique_ptr<StateStore::Batch>> batches;
+  for (int p = 0; p < partitions; ++p) {
+    auto w = (*reader)->watermarks({topic, p}, 10s);
+    if (!w) return {.problem = w.error()};
+    if (w->low != 0) return {.problem = fmt::format("the broker dropped records of {}/{}", topic, p)};
+    expected += w->high;
+    from.push_back({{topic, p}, 0});
+    auto store = StateStore::open(dir / fmt::format("restored-{}", p), StoreOptions{});
+    if (!store) return {.problem = store.error()};
+    out.stores.push_back(std::move(*store));
+    batches.push_back(out.stores.back()->begin(0));
+  }
+  if (!(*reader)->assign(from)) return {.problem = "cannot assign " + topic};
+  std::set<std::pair<std::string, std::string>> seen;
+  for (auto deadline = std::chrono::steady_clock::now() + 120s;
+       out.records < expected && std::chrono::steady_clock::now() < deadline;) {
+    auto polled = (*reader)->poll(100ms);
+    if (!polled) return {.problem = polled.error()};
+    if (!*polled) continue;
+    const kafka::ConsumedMessage& m = **polled;
+    ++out.records;
+    out.tombstones += m.null_value ? 1 : 0;
+    std::string state, seq;
+    for (const kafka::Header& h : m.headers) {
+      if (h.name == "paydist-state") state = h.value;
+      if (h.name == "paydist-seq") seq = h.value;
+    }
+    if (!seen.insert({state, seq}).second) ++out.repeated;
+    if (!m.key) return {.problem = fmt::format("{}/{} offset {}: no key", topic, m.partition, m.offset)};
+    auto row = changelog_row(*m.key, m.null_value ? std::nullopt : std::optional<std::string_view>{m.value});
+    if (!row) return {.problem = row.error()};
+    if (static_cast<std::int32_t>(row->first) != m.partition)
+      return {.problem = fmt::format("{}/{} offset {}: a row of partition {}", topic, m.partition, m.offset, row->first)};
+    if (Status s = batches[static_cast<std::size_t>(m.partition)]->import_row(row->first, row->second); !s)
+      return {.problem = s.error()};
+  }
+  if (out.records != expected) out.problem = fmt::format("read {} of {} records of {}", out.records, expected, topic);
+  for (auto& batch : batches)
+    if (Status s = batch->commit(Durability::buffered); !s && out.problem.empty()) out.problem = s.error();
+  return out;
+}
+
+// A partition's state as rows (StateStore::for_each_row), to compare two states by.
+inline std::vector<StateRow> rows_of(StateStore& store, int partition) {
+  std::vector<StateRow> rows;
+  store.for_each_row(static_cast<TimelineId>(partition), [&](const StateRow& r) { rows.push_back(r); });
+  return rows;
+}
+
+}  // namespace paydist::testing
