@@ -462,6 +462,10 @@ Status Service::Impl::restore_partition(std::int32_t partition) {
   const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
   Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
   if (!marks) return Error{marks.error()};
+  if (marks->low > 0)  // compaction keeps offset 0 as the log start; deletion does not
+    return Error{fmt::format("{}/{} starts at offset {}: its oldest records were deleted, so it cannot give the state "
+                             "back (the topic needs cleanup.policy=compact, not delete)",
+                             tp.topic, partition, marks->low)};
   if (marks->high <= marks->low) {
     log.info(fmt::format("partition {}: nothing in {}/{}: starting it from no state", partition, tp.topic, partition));
     return Ok{};
