@@ -22,7 +22,8 @@
 namespace paydist::state_layout {
 
 // Key layouts (all integers big-endian so that LMDB's byte order is numeric order):
-//   meta       "format_version" -> u32, "next_output_seq" -> u64, "state_id" -> 16 random bytes
+//   meta       "format_version" -> u32, "next_output_seq" -> u64, "state_id" -> 16 random bytes,
+//              "changelog_position" u32 timeline -> u64 (StateStore::read_changelog_position)
 //   accounts   account_id -> account record
 //   events     event_id '\0' account_id -> ""              (account scope: the event id
 //                                                            first, so that ids issued in
@@ -77,6 +78,15 @@ inline std::string be64(std::uint64_t v) {
   std::string out;
   append_be64(out, v);
   return out;
+}
+
+// "changelog_position" u32 timeline -> u64: how far into the timeline's state changelog
+// partition this state is known to hold (its own delivered records, or a restore's end).
+inline constexpr std::string_view kMetaChangelogPosition = "changelog_position";
+inline std::string changelog_position_key(TimelineId timeline) {
+  std::string key{kMetaChangelogPosition};
+  append_be32(key, timeline);
+  return key;
 }
 
 // Order-preserving: flipping the sign bit makes signed serials sort as unsigned bytes.

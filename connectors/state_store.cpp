@@ -221,6 +221,7 @@ struct BatchBuffers {
   std::map<TimelineId, TimelineChanges> timelines;
   std::unordered_map<std::string, FilePosition> file_positions;
   std::map<std::string, std::int64_t> input_offsets;  // offset_key -> next offset
+  std::map<TimelineId, std::int64_t> changelog_positions;
 
   // The outbox: records encoded at add_output(), back to back in one buffer.
   struct OutputSlot {
@@ -265,6 +266,7 @@ struct BatchBuffers {
     timelines.clear();
     file_positions.clear();
     input_offsets.clear();
+    changelog_positions.clear();
     first_output_seq.reset();
     output_records.clear();
     outputs.clear();
@@ -711,6 +713,16 @@ std::optional<std::int64_t> StateStore::read_input_offset(const InputPartition& 
   const std::uint64_t offset = read_be(*bytes);
   if (offset > static_cast<std::uint64_t>(INT64_MAX)) fatal(impl_->offsets, key, "offset out of range");
   return static_cast<std::int64_t>(offset);
+}
+
+std::optional<std::int64_t> StateStore::read_changelog_position(TimelineId timeline) {
+  ReadTxn txn{*impl_};
+  const std::string key = changelog_position_key(timeline);
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->meta, key);
+  if (!bytes) return std::nullopt;
+  if (bytes->size() != 8 || read_be(*bytes) > static_cast<std::uint64_t>(INT64_MAX))
+    fatal(impl_->meta, key, "not a changelog position");
+  return static_cast<std::int64_t>(read_be(*bytes));
 }
 
 std::optional<std::uint64_t> StateStore::read_output_file_length(const std::string& real_path) {
@@ -1310,6 +1322,11 @@ void StateStore::Batch::set_file_position(const FilePosition& position) {
   impl_->file_positions.insert_or_assign(position.real_path, position);
 }
 
+void StateStore::Batch::set_changelog_position(TimelineId timeline, std::int64_t next_offset) {
+  PAYDIST_INVARIANT(next_offset >= 0);
+  impl_->changelog_positions.insert_or_assign(timeline, next_offset);
+}
+
 void StateStore::Batch::set_input_offset(const InputPartition& partition, std::int64_t next_offset) {
   PAYDIST_INVARIANT(next_offset >= 0);
   impl_->input_offsets.insert_or_assign(offset_key(partition), next_offset);
@@ -1458,6 +1475,10 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   }
   for (const auto& [offset_key, next_offset] : input_offsets)
     if (WriteFailure f = put(store.offsets, offset_key, be64(static_cast<std::uint64_t>(next_offset))); f.rc != 0)
+      return f;
+  for (const auto& [timeline_id, position] : changelog_positions)
+    if (WriteFailure f = put(store.meta, changelog_position_key(timeline_id), be64(static_cast<std::uint64_t>(position)));
+        f.rc != 0)
       return f;
   for (const auto& [path, position] : file_positions) {
     encode_file_position(position, scratch);

@@ -138,6 +138,9 @@ class StateStore {
   std::optional<std::uint64_t> read_output_file_length(const std::string& real_path);
   // The next offset of `partition` to consume, as the last committed batch left it.
   std::optional<std::int64_t> read_input_offset(const InputPartition& partition);
+  // How far into `timeline`'s state changelog partition this state is known to hold (the
+  // offset after the last record it delivered or imported there); none if never recorded.
+  std::optional<std::int64_t> read_changelog_position(TimelineId timeline);
   // A random id drawn when the state was created (32 hex digits): tells this state's outputs
   // from another state's on the same topics. Empty for a read-only store of a state that has
   // none yet.
@@ -226,6 +229,8 @@ class StateStore::Batch : public StateAccess {
   void set_file_position(const FilePosition& position);
   // The daemon's input position, committed with the state it produced.
   void set_input_offset(const InputPartition& partition, std::int64_t next_offset);
+  // StateStore::read_changelog_position, committed with this batch (not itself logged).
+  void set_changelog_position(TimelineId timeline, std::int64_t next_offset);
   std::size_t pending_writes() const;
   // About how many LMDB pages committing the batch now would write (and, until then, hold in
   // memory: LMDB keeps a commit's dirty pages in its heap and reuses them). Grows with the

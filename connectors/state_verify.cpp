@@ -127,6 +127,8 @@ class Walk {
         if (*next_output_seq_ < kFirstOutputSeq) violation(t_.meta, key, "next output seq {} is below {}", *next_output_seq_, kFirstOutputSeq);
       } else if (key == kMetaStateId) {
         if (value.size() != kStateIdBytes) violation(t_.meta, key, "{} bytes, not {}", value.size(), kStateIdBytes);
+      } else if (key.size() == kMetaChangelogPosition.size() + 4 && key.starts_with(kMetaChangelogPosition)) {
+        if (value.size() != 8) violation(t_.meta, key, "{} bytes, not 8", value.size());
       } else {
         violation(t_.meta, key, "not a key of this format");
       }
@@ -309,8 +311,16 @@ class Walk {
       if (seq < kFirstOutputSeq || seq <= previous) violation(t_.outbox, key, "seq {} after seq {}", seq, previous);
       if (next_output_seq_ && seq >= *next_output_seq_)
         violation(t_.outbox, key, "seq {} is not below the next output seq {}", seq, *next_output_seq_);
-      if (output->json.size() < 2 || output->json.front() != '{' || output->json.back() != '}')
+      if (output->topic == OutputTopic::state_changelog || output->topic == OutputTopic::state_changelog_deleted) {
+        // A state changelog record ([kafka] changelog): a row's key and bytes, or a deletion.
+        const bool deleted = output->topic == OutputTopic::state_changelog_deleted;
+        if (!changelog_row(output->key, deleted ? std::nullopt : std::optional<std::string_view>{output->json}))
+          violation(t_.outbox, key, "a state changelog record whose key is no row's");
+        else if (deleted && !output->json.empty())
+          violation(t_.outbox, key, "a state changelog deletion with {} bytes of value", output->json.size());
+      } else if (output->json.size() < 2 || output->json.front() != '{' || output->json.back() != '}') {
         violation(t_.outbox, key, "the output is not one JSON object");
+      }
       previous = seq;
     });
   }

@@ -44,6 +44,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a changelog catch-up waits for this state's own records to be delivered.
+constexpr auto kRestoreFlushTimeout = std::chrono::seconds{30};
 constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
 constexpr auto kTailReadTimeout = std::chrono::milliseconds{30'000};
 constexpr const char* kSeqHeader = "paydist-seq";
@@ -218,7 +220,11 @@ struct Service::Impl {
   Status acknowledge_if_idle();
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> start_offsets(const std::vector<kafka::TopicPartition>& tps);
   void on_revoked(const std::vector<kafka::TopicPartition>& tps);
-  Status restore_partition(std::int32_t partition);
+  Status restore_partition(std::int32_t partition, std::int64_t from, std::string_view why);
+  Status catch_up_from_changelog(std::int32_t partition);
+  // [kafka] changelog: by partition, the offset after this state's last delivered changelog
+  // record, and what the state last recorded of it (StateStore::read_changelog_position).
+  std::map<std::int32_t, std::int64_t> changelog_delivered, changelog_recorded;
 };
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -412,6 +418,10 @@ void Service::Impl::on_delivery(const kafka::Delivery& d) {
   }
   broker_trouble = false;
   if (it == in_flight.end()) return;
+  if (output_index(it->second) == output_index(OutputTopic::state_changelog)) {
+    std::int64_t& position = changelog_delivered[d.partition];
+    position = std::max(position, d.offset + 1);
+  }
   ++metrics.outputs_delivered[output_names[output_index(it->second)]];
   in_flight.erase(it);
   PAYDIST_FAULT_POINT("publish:after-delivery");
@@ -424,9 +434,8 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
     // [kafka] changelog: a partition this state holds nothing of is rebuilt from its
     // changelog partition first (another instance may have owned it), then resumed from the
     // offset the restored state holds.
-    if (config.kafka.changelog && tp.topic == input_topics.front() &&
-        !store->read_input_offset({tp.topic, tp.partition}))
-      if (Status s = restore_partition(tp.partition); !s && delivery_failure.empty())
+    if (config.kafka.changelog && tp.topic == input_topics.front())
+      if (Status s = catch_up_from_changelog(tp.partition); !s && delivery_failure.empty())
         delivery_failure = fmt::format("restoring partition {} from {}: {}", tp.partition,
                                        config.kafka.changelog_topic, s.error());
     const std::optional<std::int64_t> stored = store->read_input_offset({tp.topic, tp.partition});
@@ -444,11 +453,47 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
   return out;
 }
 
-// Reads changelog partition `partition` from its start to its end as the broker gives it now
-// and imports every row (StateStore::Batch::import_row), in synced batches of kRestoreBatchRows;
-// progress goes to the log and /metrics. The batch being applied is committed first: a
-// restore batch logs nothing to the changelog, so it holds nothing else.
-Status Service::Impl::restore_partition(std::int32_t partition) {
+// A partition assigned here, with [kafka] changelog: restored from its changelog partition
+// when this state holds nothing of it; brought up to date from where this state's copy
+// stops when the changelog goes further (another instance owned it meanwhile: its records
+// follow this state's position); left as it is when the changelog ends where this state
+// knows it does. A state that never recorded a position (the changelog was off) imports the
+// whole partition over what it has, which converges to the changelog's state.
+Status Service::Impl::catch_up_from_changelog(std::int32_t partition) {
+  const std::string& events = input_topics.front();
+  if (!store->read_input_offset({events, partition})) return restore_partition(partition, 0, "no state here");
+  // This state's own records must all be in the changelog first: importing its older rows
+  // over its newer state would take it back (the import ends on each key's last record, which
+  // is then this state's own newest, or a later owner's).
+  if (batch)
+    if (Status s = commit_batch(); !s) return s;
+  if (Status s = finish_commit(true); !s) return s;
+  if (Status s = producer->flush(kRestoreFlushTimeout); !s) return s;
+  for (const auto& [seq, topic] : in_flight)
+    if (output_index(topic) == output_index(OutputTopic::state_changelog))
+      return Error{fmt::format("changelog record seq {} of this state is not delivered yet", seq)};
+  const std::optional<std::int64_t> position = store->read_changelog_position(static_cast<TimelineId>(partition));
+  kafka::ClientOptions options = client_options();
+  options.client_id = "paydistd-restore";
+  Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
+  if (!reader) return Error{reader.error()};
+  Result<kafka::Watermarks> marks =
+      (*reader)->watermarks({config.kafka.changelog_topic, partition}, kMetadataTimeout);
+  if (!marks) return Error{marks.error()};
+  if (position && marks->high <= *position) return Ok{};
+  if (!position)
+    return restore_partition(partition, 0, "this state never recorded its changelog position: importing the whole "
+                                           "changelog partition over its copy");
+  return restore_partition(partition, *position, fmt::format("this state's copy stops at offset {} of the changelog",
+                                                            *position));
+}
+
+// Reads changelog partition `partition` from offset `from` (0: from its start) to its end as
+// the broker gives it now and imports every row (StateStore::Batch::import_row), in synced
+// batches of kRestoreBatchRows, the last one recording the position reached; progress goes
+// to the log and /metrics. The batch being applied is committed first: a restore batch logs
+// nothing to the changelog, so it holds nothing else.
+Status Service::Impl::restore_partition(std::int32_t partition, std::int64_t from, std::string_view why) {
   constexpr std::uint64_t kRestoreBatchRows = 20'000;
   constexpr auto kRestoreStall = std::chrono::seconds{60};
   if (batch)
@@ -462,20 +507,22 @@ Status Service::Impl::restore_partition(std::int32_t partition) {
   const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
   Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
   if (!marks) return Error{marks.error()};
-  if (marks->low > 0)  // compaction keeps offset 0 as the log start; deletion does not
-    return Error{fmt::format("{}/{} starts at offset {}: its oldest records were deleted, so it cannot give the state "
-                             "back (the topic needs cleanup.policy=compact, not delete)",
-                             tp.topic, partition, marks->low)};
-  if (marks->high <= marks->low) {
-    log.info(fmt::format("partition {}: nothing in {}/{}: starting it from no state", partition, tp.topic, partition));
+  if (marks->low > from)  // compaction keeps offset 0 as the log start; deletion does not
+    return Error{fmt::format("{}/{} starts at offset {}, after offset {} this state needs: its oldest records were "
+                             "deleted, so it cannot give the state back (the topic needs cleanup.policy=compact, not "
+                             "delete)",
+                             tp.topic, partition, marks->low, from)};
+  if (marks->high <= from) {
+    if (from == 0)
+      log.info(fmt::format("partition {}: nothing in {}/{}: starting it from no state", partition, tp.topic, partition));
     return Ok{};
   }
-  log.info(fmt::format("partition {}: no state here: restoring it from {}/{} (offsets {} to {})", partition, tp.topic,
-                       partition, marks->low, marks->high - 1));
-  if (Status s = (*reader)->assign({{tp, marks->low}}); !s) return s;
+  log.info(fmt::format("partition {}: {}: restoring it from {}/{} (offsets {} to {})", partition, why, tp.topic,
+                       partition, from, marks->high - 1));
+  if (Status s = (*reader)->assign({{tp, from}}); !s) return s;
   std::unique_ptr<StateStore::Batch> restoring = store->begin(static_cast<TimelineId>(partition));
   std::uint64_t rows = 0, in_batch = 0;
-  std::int64_t next = marks->low;
+  std::int64_t next = from;
   auto last_progress = Clock::now();
   while (next < marks->high) {
     Result<std::optional<kafka::ConsumedMessage>> polled = (*reader)->poll(std::chrono::milliseconds{100});
@@ -504,7 +551,9 @@ Status Service::Impl::restore_partition(std::int32_t partition) {
       in_batch = 0;
     }
   }
+  restoring->set_changelog_position(static_cast<TimelineId>(partition), marks->high);
   if (Status s = restoring->commit(Durability::synced); !s) return s;
+  changelog_delivered[partition] = changelog_recorded[partition] = marks->high;
   ++metrics.partitions_restored;
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   log.info(fmt::format("partition {}: restored from {}: {} rows in {:.2f} s ({:.0f} rows/s)", partition, tp.topic, rows,
@@ -769,6 +818,11 @@ Status Service::Impl::commit_batch() {
   if (!batch) return Ok{};  // the commit before it failed, and took this batch with it
   const std::uint64_t through = acknowledged_through();
   if (through > acknowledged_in_state) batch->acknowledge_outbox(through, {});
+  for (const auto& [partition, position] : changelog_delivered)
+    if (std::int64_t& recorded = changelog_recorded[partition]; recorded != position) {
+      batch->set_changelog_position(static_cast<TimelineId>(partition), position);
+      recorded = position;
+    }
   Committing c;
   c.inputs = std::move(batch_inputs);
   batch_inputs.clear();
@@ -916,10 +970,18 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   if (s.consumer) s.consumer->close(kLeaveGroupTimeout);  // its revoke handler finds no batch open
   Status flushed = s.producer->flush(flush_timeout);
   s.producer->poll(std::chrono::milliseconds{0});
-  if (s.acknowledged_through() > s.acknowledged_in_state) {
+  bool positions_changed = false;
+  for (const auto& [partition, position] : s.changelog_delivered)
+    positions_changed = positions_changed || s.changelog_recorded[partition] != position;
+  if (s.acknowledged_through() > s.acknowledged_in_state || positions_changed) {
     // Not acknowledged in the state (a full disk): the next start finds those outputs on
-    // their topics and does not publish them again.
-    if (Status a = s.store->acknowledge_outbox(s.acknowledged_through(), {}); !a)
+    // their topics and does not publish them again. The changelog positions delivered since
+    // the last commit go with it, so that the next assignment knows this copy exactly.
+    auto last = s.store->begin(0);
+    if (s.acknowledged_through() > s.acknowledged_in_state) last->acknowledge_outbox(s.acknowledged_through(), {});
+    for (const auto& [partition, position] : s.changelog_delivered)
+      last->set_changelog_position(static_cast<TimelineId>(partition), position);
+    if (Status a = last->commit(Durability::synced); !a)
       s.log.warn(fmt::format("acknowledging outputs in the state failed: {}", a.error()));
     else
       s.acknowledged_in_state = s.acknowledged_through();

@@ -268,6 +268,27 @@ TEST_F(StateRowsTest, TheChangelogACommitQueuesRestoresEachTimelineExactly) {
   EXPECT_EQ(accounts, logged->count_accounts());
 }
 
+// A timeline's changelog position is state of this copy, not of the timeline: committed with
+// a batch, read back, accepted by verify, and never among the rows a changelog carries.
+TEST_F(StateRowsTest, AChangelogPositionIsCommittedWithABatchAndIsNotARow) {
+  auto logged = open(root_ / "logged", StoreOptions{.changelog = true});
+  EXPECT_FALSE(logged->read_changelog_position(1).has_value());
+  apply_all(*logged);
+  const std::size_t outbox_before = logged->read_outbox(1'000'000).size();
+  const auto rows_before = records_of(*logged, 1);
+  {
+    auto batch = logged->begin(0);
+    batch->set_changelog_position(1, 4'242);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  EXPECT_EQ(logged->read_changelog_position(1), 4'242);
+  EXPECT_FALSE(logged->read_changelog_position(2).has_value());
+  EXPECT_EQ(logged->read_outbox(1'000'000).size(), outbox_before) << "a position is not logged";
+  EXPECT_EQ(records_of(*logged, 1), rows_before);
+  const VerifyReport report = verify_state(*logged, rules_, VerifyLimits{});
+  EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
+}
+
 TEST_F(StateRowsTest, RowsThatAreNoPartOfTheTimelineAreRefusedWithNothingWritten) {
   std::optional<Account> account;
   source_->for_each_account([&](const Account& a) {

@@ -147,6 +147,40 @@ TEST_F(DaemonTest, AnInstanceWithNoStateRestoresItsPartitionsFromTheChangelogAnd
   expect_same_as_replay(events);
 }
 
+// A partition comes back to an instance whose copy of it is behind: A applies the first third
+// of the stream and stops; B, with a new state, restores every partition and applies the
+// second third and stops; A starts again on its older state. Its copy stops where its own
+// changelog records did, so it imports B's records from there, resumes from B's offsets and
+// applies the last third. Together they publish exactly what replay gives, nothing twice,
+// and A's state is replay's.
+TEST_F(DaemonTest, AnInstanceWhoseCopyIsBehindCatchesUpFromTheChangelog) {
+  const fs::path events = generate(80, 40, 31);
+  const std::vector<std::string> lines = split_lines(read_text(events));
+  ASSERT_GT(lines.size(), 300u);
+  std::vector<fs::path> parts;
+  for (int k = 0; k < 3; ++k) {
+    parts.push_back(dir_ / fmt::format("part{}.jsonl", k));
+    std::ofstream out{parts.back()};
+    for (std::size_t i = lines.size() * k / 3; i < lines.size() * (k + 1) / 3; ++i) out << lines[i] << "\n";
+  }
+  const char* states[] = {"state-a", "state-b", "state-a"};
+  for (int k = 0; k < 3; ++k) {
+    write_config("changelog = true\n", states[k]);
+    start_daemon();
+    ASSERT_TRUE(wait_assigned()) << daemon_.err();
+    feed(parts[k]);
+    ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+    if (k == 2) {
+      for (int p = 0; p < kPartitions; ++p)
+        EXPECT_NE(daemon_.err().find(fmt::format("partition {}: this state's copy stops at offset", p)), std::string::npos)
+            << daemon_.err();
+      EXPECT_EQ(metric(metrics(), "paydist_partitions_restored_total"), kPartitions);
+      expect_same_as_replay(events);
+    }
+    EXPECT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  }
+}
+
 TEST_F(DaemonTest, WaitsForABrokerThatGoesAwayAndCatchesUp) {
   const fs::path events = generate(40, 30, 5);
   start_daemon();
