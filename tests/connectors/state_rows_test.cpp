@@ -87,7 +87,8 @@ class StateRowsTest : public ::testing::Test {
         ++offset[t];
         if (only != kTimelines && t != only) continue;
         batch->switch_timeline(t);
-        const MessageSource source{"events/" + std::to_string(t), '/', static_cast<std::uint64_t>(offset[t])};
+        const std::string prefix = "events/" + std::to_string(t);  // outlives the source that views it
+        const MessageSource source{prefix, '/', static_cast<std::uint64_t>(offset[t])};
         ++outcomes[applier_.apply(*batch, decoder_.decode(line.text), line.text, source)];
         batch->set_input_offset(InputPartition{"events", static_cast<std::int32_t>(t)}, offset[t]);
       }
