@@ -181,6 +181,31 @@ TEST_F(DaemonTest, AnInstanceWhoseCopyIsBehindCatchesUpFromTheChangelog) {
   }
 }
 
+// A changelog partition whose oldest records were deleted (cleanup.policy=delete; here the
+// local broker, which keeps 5 MiB a partition) cannot give a state back: a paydistd that holds
+// no state stops with one line naming the policy, rather than start from part of a state.
+TEST_F(DaemonTest, ARestoreFromAChangelogWhoseStartWasDeletedIsRefused) {
+  auto producer = kafka::Producer::create({.brokers = bootstrap_}, kafka::Idempotence::off, [](const kafka::Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error();
+  const std::string filler(100'000, 'x');
+  for (int i = 0; i < 70; ++i)
+    ASSERT_TRUE((*producer)->produce({.topic = kChangelogTopic, .partition = 0, .key = "filler", .value = filler}));
+  ASSERT_TRUE((*producer)->flush(30s));
+  auto reader = kafka::Reader::create({.brokers = bootstrap_});
+  ASSERT_TRUE(reader.ok()) << reader.error();
+  auto marks = (*reader)->watermarks({kChangelogTopic, 0}, 10s);
+  ASSERT_TRUE(marks.ok()) << marks.error();
+  ASSERT_GT(marks->low, 0) << "the local broker kept the whole partition: send more";
+
+  write_config("changelog = true\n");
+  start_daemon();
+  const std::optional<int> status = daemon_.wait_for(60s);
+  ASSERT_TRUE(status.has_value()) << "paydistd went on from part of a state: " << daemon_.err();
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(daemon_.err().find("cleanup.policy=compact"), std::string::npos) << daemon_.err();
+  EXPECT_NE(daemon_.err().find("restoring partition 0 from " + kChangelogTopic), std::string::npos) << daemon_.err();
+}
+
 TEST_F(DaemonTest, WaitsForABrokerThatGoesAwayAndCatchesUp) {
   const fs::path events = generate(40, 30, 5);
   start_daemon();
