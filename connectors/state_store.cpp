@@ -754,11 +754,21 @@ void StateStore::for_each_account(const std::function<void(const Account&)>& vis
     visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
 }
 
+void changelog_key(TimelineId timeline, RowTable table, std::string_view row_key, std::string& out) {
+  out.clear();
+  append_be32(out, timeline);
+  out.push_back(static_cast<char>(table));
+  out.append(row_key);
+}
+
 std::string changelog_key(TimelineId timeline, const StateRow& row) {
-  std::string key = be32(timeline);
-  key.push_back(static_cast<char>(row.table));
-  key.append(row.key);
+  std::string key;
+  changelog_key(timeline, row.table, row.key, key);
   return key;
+}
+
+TimelineId changelog_key_timeline(std::string_view key) {
+  return key.size() >= 4 ? static_cast<TimelineId>(read_be(key.substr(0, 4))) : 0;
 }
 
 Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std::optional<std::string_view> value) {
@@ -1401,10 +1411,7 @@ void StateStore::Batch::Impl::capture_changelog() {
   changelog_captured = true;
   std::string key, value;
   auto row = [&](TimelineId t, RowTable table, std::string_view row_key, std::optional<std::string_view> bytes) {
-    key.clear();
-    append_be32(key, t);
-    key.push_back(static_cast<char>(table));
-    key.append(row_key);
+    changelog_key(t, table, row_key, key);
     add_output(bytes ? OutputTopic::state_changelog : OutputTopic::state_changelog_deleted, key, bytes.value_or(""));
   };
   auto timeline_of = [&](const std::string& account) {

@@ -110,6 +110,10 @@ struct StateRow {
 
 // A row's changelog record key: u32 timeline (big-endian), the table, the row's key; and back.
 std::string changelog_key(TimelineId timeline, const StateRow& row);
+// The same key written into `out` (replacing it), for a row not held in a StateRow.
+void changelog_key(TimelineId timeline, RowTable table, std::string_view row_key, std::string& out);
+// The timeline (partition) a changelog key names; 0 for a key too short to name one.
+TimelineId changelog_key_timeline(std::string_view key);
 Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std::optional<std::string_view> value);
 
 namespace state_layout {

@@ -220,7 +220,9 @@ struct Service::Impl {
   Status acknowledge_if_idle();
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> start_offsets(const std::vector<kafka::TopicPartition>& tps);
   void on_revoked(const std::vector<kafka::TopicPartition>& tps);
-  Status restore_partition(std::int32_t partition, std::int64_t from, std::string_view why);
+  Status restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp, kafka::Watermarks marks,
+                           std::int64_t from, std::string_view why);
+  bool note_changelog_positions(StateStore::Batch& into);
   Status catch_up_from_changelog(std::int32_t partition);
   // [kafka] changelog: by partition, the offset after this state's last delivered changelog
   // record, and what the state last recorded of it (StateStore::read_changelog_position).
@@ -358,10 +360,7 @@ Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::las
 std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view key) const {
   // A changelog record's key starts with its timeline, the input partition (changelog_key).
   if (output_index(topic) == output_index(OutputTopic::state_changelog))
-    return key.size() >= 4 ? static_cast<std::int32_t>((static_cast<std::uint8_t>(key[0]) << 24) |
-                                                       (static_cast<std::uint8_t>(key[1]) << 16) |
-                                                       (static_cast<std::uint8_t>(key[2]) << 8) | static_cast<std::uint8_t>(key[3]))
-                           : 0;
+    return static_cast<std::int32_t>(changelog_key_timeline(key));
   return key.empty() ? 0 : kafka::partition_for_key(key, output_partitions[output_index(topic)]);
 }
 
@@ -460,46 +459,23 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
 // knows it does. A state that never recorded a position (the changelog was off) imports the
 // whole partition over what it has, which converges to the changelog's state.
 Status Service::Impl::catch_up_from_changelog(std::int32_t partition) {
-  const std::string& events = input_topics.front();
-  if (!store->read_input_offset({events, partition})) return restore_partition(partition, 0, "no state here");
-  // This state's own records must all be in the changelog first: importing its older rows
-  // over its newer state would take it back (the import ends on each key's last record, which
-  // is then this state's own newest, or a later owner's).
+  // A restore batch logs nothing to the changelog, so it holds nothing else: the batch being
+  // applied is committed first.
   if (batch)
     if (Status s = commit_batch(); !s) return s;
   if (Status s = finish_commit(true); !s) return s;
-  if (Status s = producer->flush(kRestoreFlushTimeout); !s) return s;
-  for (const auto& [seq, topic] : in_flight)
-    if (output_index(topic) == output_index(OutputTopic::state_changelog))
-      return Error{fmt::format("changelog record seq {} of this state is not delivered yet", seq)};
-  const std::optional<std::int64_t> position = store->read_changelog_position(static_cast<TimelineId>(partition));
-  kafka::ClientOptions options = client_options();
-  options.client_id = "paydistd-restore";
-  Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
-  if (!reader) return Error{reader.error()};
-  Result<kafka::Watermarks> marks =
-      (*reader)->watermarks({config.kafka.changelog_topic, partition}, kMetadataTimeout);
-  if (!marks) return Error{marks.error()};
-  if (position && marks->high <= *position) return Ok{};
-  if (!position)
-    return restore_partition(partition, 0, "this state never recorded its changelog position: importing the whole "
-                                           "changelog partition over its copy");
-  return restore_partition(partition, *position, fmt::format("this state's copy stops at offset {} of the changelog",
-                                                            *position));
-}
-
-// Reads changelog partition `partition` from offset `from` (0: from its start) to its end as
-// the broker gives it now and imports every row (StateStore::Batch::import_row), in synced
-// batches of kRestoreBatchRows, the last one recording the position reached; progress goes
-// to the log and /metrics. The batch being applied is committed first: a restore batch logs
-// nothing to the changelog, so it holds nothing else.
-Status Service::Impl::restore_partition(std::int32_t partition, std::int64_t from, std::string_view why) {
-  constexpr std::uint64_t kRestoreBatchRows = 20'000;
-  constexpr auto kRestoreStall = std::chrono::seconds{60};
-  if (batch)
-    if (Status s = commit_batch(); !s) return s;
-  if (Status s = finish_commit(true); !s) return s;
-  const auto started = Clock::now();
+  const bool has_copy = store->read_input_offset({input_topics.front(), partition}).has_value();
+  std::optional<std::int64_t> position;
+  if (has_copy) {
+    // This state's own records must all be in the changelog first: importing its older rows
+    // over its newer state would take it back (the import ends on each key's last record,
+    // which is then this state's own newest, or a later owner's).
+    if (Status s = producer->flush(kRestoreFlushTimeout); !s) return s;
+    for (const auto& [seq, topic] : in_flight)
+      if (output_index(topic) == output_index(OutputTopic::state_changelog))
+        return Error{fmt::format("changelog record seq {} of this state is not delivered yet", seq)};
+    position = store->read_changelog_position(static_cast<TimelineId>(partition));
+  }
   kafka::ClientOptions options = client_options();
   options.client_id = "paydistd-restore";
   Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
@@ -507,29 +483,49 @@ Status Service::Impl::restore_partition(std::int32_t partition, std::int64_t fro
   const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
   Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
   if (!marks) return Error{marks.error()};
-  if (marks->low > from)  // compaction keeps offset 0 as the log start; deletion does not
+  if (!has_copy) return restore_partition(**reader, tp, *marks, 0, "no state here");
+  if (position && marks->high <= *position) return Ok{};
+  if (!position)
+    return restore_partition(**reader, tp, *marks, 0,
+                             "this state never recorded its changelog position: importing the whole changelog "
+                             "partition over its copy");
+  return restore_partition(**reader, tp, *marks, *position,
+                           fmt::format("this state's copy stops at offset {} of the changelog", *position));
+}
+
+// Reads changelog partition `tp` from offset `from` (0: from its start) to `marks.high` (its
+// end as the broker gave it) and imports every row (StateStore::Batch::import_row), in synced
+// batches of kRestoreBatchRows, the last one recording the position reached; progress goes
+// to the log and /metrics. No batch of the daemon's own is open (catch_up_from_changelog).
+Status Service::Impl::restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp,
+                                        kafka::Watermarks marks, std::int64_t from, std::string_view why) {
+  constexpr std::uint64_t kRestoreBatchRows = 20'000;
+  constexpr auto kRestoreStall = std::chrono::seconds{60};
+  const std::int32_t partition = tp.partition;
+  const auto started = Clock::now();
+  if (marks.low > from)  // compaction keeps offset 0 as the log start; deletion does not
     return Error{fmt::format("{}/{} starts at offset {}, after offset {} this state needs: its oldest records were "
                              "deleted, so it cannot give the state back (the topic needs cleanup.policy=compact, not "
                              "delete)",
-                             tp.topic, partition, marks->low, from)};
-  if (marks->high <= from) {
+                             tp.topic, partition, marks.low, from)};
+  if (marks.high <= from) {
     if (from == 0)
       log.info(fmt::format("partition {}: nothing in {}/{}: starting it from no state", partition, tp.topic, partition));
     return Ok{};
   }
   log.info(fmt::format("partition {}: {}: restoring it from {}/{} (offsets {} to {})", partition, why, tp.topic,
-                       partition, from, marks->high - 1));
-  if (Status s = (*reader)->assign({{tp, from}}); !s) return s;
+                       partition, from, marks.high - 1));
+  if (Status s = reader.assign({{tp, from}}); !s) return s;
   std::unique_ptr<StateStore::Batch> restoring = store->begin(static_cast<TimelineId>(partition));
   std::uint64_t rows = 0, in_batch = 0;
   std::int64_t next = from;
   auto last_progress = Clock::now();
-  while (next < marks->high) {
-    Result<std::optional<kafka::ConsumedMessage>> polled = (*reader)->poll(std::chrono::milliseconds{100});
+  while (next < marks.high) {
+    Result<std::optional<kafka::ConsumedMessage>> polled = reader.poll(std::chrono::milliseconds{100});
     if (!polled) return Error{polled.error()};
     if (!*polled) {
       if (Clock::now() - last_progress > kRestoreStall)
-        return Error{fmt::format("no record for {} s at offset {} of {}", kRestoreStall.count(), next, marks->high)};
+        return Error{fmt::format("no record for {} s at offset {} of {}", kRestoreStall.count(), next, marks.high)};
       continue;
     }
     const kafka::ConsumedMessage& m = **polled;
@@ -546,14 +542,14 @@ Status Service::Impl::restore_partition(std::int32_t partition, std::int64_t fro
     ++metrics.restored_rows[partition];
     if (++in_batch == kRestoreBatchRows) {
       if (Status s = restoring->commit(Durability::synced); !s) return s;
-      log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, next, marks->high));
+      log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, next, marks.high));
       restoring = store->begin(static_cast<TimelineId>(partition));
       in_batch = 0;
     }
   }
-  restoring->set_changelog_position(static_cast<TimelineId>(partition), marks->high);
+  restoring->set_changelog_position(static_cast<TimelineId>(partition), marks.high);
   if (Status s = restoring->commit(Durability::synced); !s) return s;
-  changelog_delivered[partition] = changelog_recorded[partition] = marks->high;
+  changelog_delivered[partition] = changelog_recorded[partition] = marks.high;
   ++metrics.partitions_restored;
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   log.info(fmt::format("partition {}: restored from {}: {} rows in {:.2f} s ({:.0f} rows/s)", partition, tp.topic, rows,
@@ -812,17 +808,26 @@ void Service::Impl::follow_clock() {
 
 // Hands the open batch to the store's committer thread. The commit before it is finished
 // (and its outputs published) first: one commit in flight at most.
+// Puts into `into` the changelog positions delivered since the last batch that recorded
+// them; says whether there was any.
+bool Service::Impl::note_changelog_positions(StateStore::Batch& into) {
+  bool noted = false;
+  for (const auto& [partition, position] : changelog_delivered)
+    if (std::int64_t& recorded = changelog_recorded[partition]; recorded != position) {
+      into.set_changelog_position(static_cast<TimelineId>(partition), position);
+      recorded = position;
+      noted = true;
+    }
+  return noted;
+}
+
 Status Service::Impl::commit_batch() {
   PAYDIST_INVARIANT(batch != nullptr);
   if (Status f = finish_commit(true); !f) return f;
   if (!batch) return Ok{};  // the commit before it failed, and took this batch with it
   const std::uint64_t through = acknowledged_through();
   if (through > acknowledged_in_state) batch->acknowledge_outbox(through, {});
-  for (const auto& [partition, position] : changelog_delivered)
-    if (std::int64_t& recorded = changelog_recorded[partition]; recorded != position) {
-      batch->set_changelog_position(static_cast<TimelineId>(partition), position);
-      recorded = position;
-    }
+  (void)note_changelog_positions(*batch);
   Committing c;
   c.inputs = std::move(batch_inputs);
   batch_inputs.clear();
@@ -970,17 +975,13 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   if (s.consumer) s.consumer->close(kLeaveGroupTimeout);  // its revoke handler finds no batch open
   Status flushed = s.producer->flush(flush_timeout);
   s.producer->poll(std::chrono::milliseconds{0});
-  bool positions_changed = false;
-  for (const auto& [partition, position] : s.changelog_delivered)
-    positions_changed = positions_changed || s.changelog_recorded[partition] != position;
-  if (s.acknowledged_through() > s.acknowledged_in_state || positions_changed) {
-    // Not acknowledged in the state (a full disk): the next start finds those outputs on
-    // their topics and does not publish them again. The changelog positions delivered since
-    // the last commit go with it, so that the next assignment knows this copy exactly.
-    auto last = s.store->begin(0);
-    if (s.acknowledged_through() > s.acknowledged_in_state) last->acknowledge_outbox(s.acknowledged_through(), {});
-    for (const auto& [partition, position] : s.changelog_delivered)
-      last->set_changelog_position(static_cast<TimelineId>(partition), position);
+  // Outputs not acknowledged in the state (a full disk): the next start finds them on their
+  // topics and does not publish them again. The changelog positions delivered since the last
+  // commit go with them, so that the next assignment knows this copy exactly.
+  auto last = s.store->begin(0);
+  const bool acknowledging = s.acknowledged_through() > s.acknowledged_in_state;
+  if (acknowledging) last->acknowledge_outbox(s.acknowledged_through(), {});
+  if (s.note_changelog_positions(*last) || acknowledging) {
     if (Status a = last->commit(Durability::synced); !a)
       s.log.warn(fmt::format("acknowledging outputs in the state failed: {}", a.error()));
     else
