@@ -774,7 +774,7 @@ TimelineId changelog_key_timeline(std::string_view key) {
 Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std::optional<std::string_view> value) {
   if (key.size() < 6) return Error{fmt::format("changelog key of {} bytes: too short", key.size())};
   const auto table = static_cast<std::uint8_t>(key[4]);
-  if (table < static_cast<std::uint8_t>(RowTable::account) || table > static_cast<std::uint8_t>(RowTable::input_offset))
+  if (table < static_cast<std::uint8_t>(RowTable::account) || table > static_cast<std::uint8_t>(RowTable::commit))
     return Error{fmt::format("changelog key names table {}, which is none of a timeline's", table)};
   StateRow row{static_cast<RowTable>(table), std::string{key.substr(5)},
                value ? std::optional<std::string>{std::string{*value}} : std::nullopt};
@@ -1280,6 +1280,10 @@ Status StateStore::Batch::import_row(TimelineId timeline, const StateRow& row) {
       set_input_offset(*partition, static_cast<std::int64_t>(read_be(*row.value)));
       return Ok{};
     }
+    case RowTable::commit:
+      if (row.key != be32(timeline)) return bad("the commit of another timeline");
+      if (!row.value->empty()) return bad("a commit row holds no value");
+      return Ok{};
   }
   return bad("unknown table");
 }
@@ -1404,13 +1408,16 @@ void sort_entries(const Container& container, std::vector<const typename Contain
 // The rows of each timeline's state this batch changed, as changelog outputs after the
 // batch's own outputs (so in commit order on each changelog partition): accounts, accepted
 // events, history entries and the one each retention step lets go (a tombstone: the entry
-// and any older one go), timeline records, input offsets. Runs on the batch's own thread
-// before the commit is handed over, so that the next batch's output seqs follow these.
+// and any older one go), timeline records, input offsets; last, on each timeline that got
+// any, a commit row (RowTable::commit). Runs on the batch's own thread before the commit is
+// handed over, so that the next batch's output seqs follow these.
 void StateStore::Batch::Impl::capture_changelog() {
   if (!store.changelog || changelog_captured || imported) return;
   changelog_captured = true;
   std::string key, value;
+  std::vector<TimelineId> touched;  // the timelines given a row, each once
   auto row = [&](TimelineId t, RowTable table, std::string_view row_key, std::optional<std::string_view> bytes) {
+    if (std::find(touched.begin(), touched.end(), t) == touched.end()) touched.push_back(t);
     changelog_key(t, table, row_key, key);
     add_output(bytes ? OutputTopic::state_changelog : OutputTopic::state_changelog_deleted, key, bytes.value_or(""));
   };
@@ -1444,6 +1451,7 @@ void StateStore::Batch::Impl::capture_changelog() {
     row(static_cast<TimelineId>(partition->partition), RowTable::input_offset, offset_key,
         be64(static_cast<std::uint64_t>(next_offset)));
   }
+  for (const TimelineId t : std::vector<TimelineId>{touched}) row(t, RowTable::commit, be32(t), std::string_view{});
 }
 
 WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {

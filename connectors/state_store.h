@@ -100,7 +100,11 @@ struct HistoryEntry {
 // state follows the partition to another instance). The databases that belong to a timeline,
 // each row under its own key and with its stored bytes. The deadline index is not a row:
 // importing an account indexes its deadline again.
-enum class RowTable : std::uint8_t { account = 1, event = 2, history = 3, timeline = 4, input_offset = 5 };
+// `commit` is not a row of the state: it ends the rows one commit changed on a timeline (key:
+// the u32 timeline, value empty), so that a reader of the changelog can tell a commit whose
+// rows all reached it from the start of one whose writer stopped halfway (a restore imports
+// whole commits only). Importing it writes nothing.
+enum class RowTable : std::uint8_t { account = 1, event = 2, history = 3, timeline = 4, input_offset = 5, commit = 6 };
 struct StateRow {
   RowTable table = RowTable::account;
   std::string key;

@@ -57,6 +57,9 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
   header(out, "paydist_partitions_restored_total", "counter",
          "Input partitions rebuilt from the state changelog when assigned with no state here.");
   fmt::format_to(to, "paydist_partitions_restored_total {}\n", m.partitions_restored);
+  header(out, "paydist_restore_rows_left_out_total", "counter",
+         "Changelog rows a restore did not import: the start of a commit whose writer stopped before its end.");
+  fmt::format_to(to, "paydist_restore_rows_left_out_total {}\n", m.restore_rows_left_out);
 
   header(out, "paydist_consumer_lag", "gauge", "Messages of an input partition not yet applied.");
   for (const Gauges::Partition& p : g.partitions)

@@ -43,6 +43,8 @@ struct Metrics {
   // partitions restored (a partition assigned with no state here is rebuilt before use).
   std::map<std::int32_t, std::uint64_t> restored_rows;
   std::uint64_t partitions_restored = 0;
+  // Rows a restore left out: the start of a commit whose writer stopped halfway.
+  std::uint64_t restore_rows_left_out = 0;
 };
 
 // Values read at the moment of a scrape.

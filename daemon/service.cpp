@@ -20,6 +20,7 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -493,14 +494,85 @@ Status Service::Impl::catch_up_from_changelog(std::int32_t partition) {
                            fmt::format("this state's copy stops at offset {} of the changelog", *position));
 }
 
+namespace {
+
+// Reads changelog partition `tp` from offset `start` to `high` (its end as the broker gave
+// it), handing each record to `visit`; an Error for a record-less minute or a consumer error.
+Status read_changelog(kafka::Reader& reader, const kafka::TopicPartition& tp, std::int64_t start, std::int64_t high,
+                      const std::function<Status(const kafka::ConsumedMessage&)>& visit) {
+  constexpr auto kStall = std::chrono::seconds{60};
+  if (Status s = reader.assign({{tp, start}}); !s) return s;
+  std::int64_t next = start;
+  auto last_record = Clock::now();
+  while (next < high) {
+    Result<std::optional<kafka::ConsumedMessage>> polled = reader.poll(std::chrono::milliseconds{100});
+    if (!polled) return Error{polled.error()};
+    if (!*polled) {
+      if (Clock::now() - last_record > kStall)
+        return Error{fmt::format("{}/{}: no record for {} s at offset {} of {}", tp.topic, tp.partition, kStall.count(),
+                                 next, high)};
+      continue;
+    }
+    next = (**polled).offset + 1;
+    last_record = Clock::now();
+    if (Status s = visit(**polled); !s) return s;
+  }
+  return Ok{};
+}
+
+// The changelog record `m` of partition `partition` as a row.
+Result<StateRow> changelog_record_row(const kafka::ConsumedMessage& m, std::int32_t partition) {
+  if (!m.key) return Error{fmt::format("offset {}: a record without a key", m.offset)};
+  Result<std::pair<TimelineId, StateRow>> row =
+      changelog_row(*m.key, m.null_value ? std::nullopt : std::optional<std::string_view>{m.value});
+  if (!row) return Error{fmt::format("offset {}: {}", m.offset, row.error())};
+  if (row->first != static_cast<TimelineId>(partition))
+    return Error{fmt::format("offset {}: a row of partition {}", m.offset, row->first)};
+  return std::move(row->second);
+}
+
+// Where the last whole commit in changelog partition `tp` between `from` and `high` ends (the
+// offset after its commit row; `from` when there is none), and how many records follow it:
+// read back from the end in growing windows, since what follows the last commit row is at
+// most one commit's rows (compaction keeps the newest commit row, and the order). Each window
+// gets a reader of its own, so that no record fetched for another can come back.
+Result<std::pair<std::int64_t, std::uint64_t>> last_commit_end(const kafka::ClientOptions& options,
+                                                               const kafka::TopicPartition& tp, std::int64_t from,
+                                                               std::int64_t high) {
+  for (std::int64_t window = 4'096;; window *= 8) {
+    const std::int64_t start = std::max(from, high - window);
+    std::optional<std::int64_t> end;
+    std::uint64_t after = 0;
+    Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
+    if (!reader) return Error{reader.error()};
+    Status read = read_changelog(**reader, tp, start, high, [&](const kafka::ConsumedMessage& m) -> Status {
+      Result<StateRow> row = changelog_record_row(m, tp.partition);
+      if (!row) return Error{row.error()};
+      if (row->table == RowTable::commit) {
+        end = m.offset + 1;
+        after = 0;
+      } else {
+        ++after;
+      }
+      return Ok{};
+    });
+    if (!read) return Error{read.error()};
+    if (end) return std::pair{*end, after};
+    if (start == from) return std::pair{from, after};
+  }
+}
+
+}  // namespace
+
 // Reads changelog partition `tp` from offset `from` (0: from its start) to `marks.high` (its
-// end as the broker gave it) and imports every row (StateStore::Batch::import_row), in synced
-// batches of kRestoreBatchRows, the last one recording the position reached; progress goes
-// to the log and /metrics. No batch of the daemon's own is open (catch_up_from_changelog).
+// end as the broker gave it) and imports the rows of every whole commit in it (each ends with
+// a RowTable::commit row; StateStore::Batch::import_row), in synced batches of
+// kRestoreBatchRows, the last one recording the position reached: the end, or the start of a
+// commit left unfinished there; progress goes to the log and /metrics. No batch of the
+// daemon's own is open (catch_up_from_changelog).
 Status Service::Impl::restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp,
                                         kafka::Watermarks marks, std::int64_t from, std::string_view why) {
   constexpr std::uint64_t kRestoreBatchRows = 20'000;
-  constexpr auto kRestoreStall = std::chrono::seconds{60};
   const std::int32_t partition = tp.partition;
   const auto started = Clock::now();
   if (marks.low > from)  // compaction keeps offset 0 as the log start; deletion does not
@@ -515,41 +587,44 @@ Status Service::Impl::restore_partition(kafka::Reader& reader, const kafka::Topi
   }
   log.info(fmt::format("partition {}: {}: restoring it from {}/{} (offsets {} to {})", partition, why, tp.topic,
                        partition, from, marks.high - 1));
-  if (Status s = reader.assign({{tp, from}}); !s) return s;
+  // Rows after the last commit row are the start of a commit whose writer stopped before its
+  // last record reached the changelog: importing them would give this state part of a commit
+  // without the input offset that goes with it (messages applied twice, or skipped). They are
+  // left out; applying the partition from the restored offsets writes them again.
+  kafka::ClientOptions scan = client_options();
+  scan.client_id = "paydistd-restore-scan";
+  Result<std::pair<std::int64_t, std::uint64_t>> whole = last_commit_end(scan, tp, from, marks.high);
+  if (!whole) return Error{whole.error()};
+  const auto [end, left_out] = *whole;
+  if (left_out > 0) {
+    metrics.restore_rows_left_out += left_out;
+    log.warn(fmt::format("partition {}: the last {} rows of {}/{} (offsets {} to {}) are part of a commit whose writer "
+                         "stopped before the commit's end reached the changelog: not restored",
+                         partition, left_out, tp.topic, partition, end, marks.high - 1));
+  }
   std::unique_ptr<StateStore::Batch> restoring = store->begin(static_cast<TimelineId>(partition));
   std::uint64_t rows = 0, in_batch = 0;
-  std::int64_t next = from;
-  auto last_progress = Clock::now();
-  while (next < marks.high) {
-    Result<std::optional<kafka::ConsumedMessage>> polled = reader.poll(std::chrono::milliseconds{100});
-    if (!polled) return Error{polled.error()};
-    if (!*polled) {
-      if (Clock::now() - last_progress > kRestoreStall)
-        return Error{fmt::format("no record for {} s at offset {} of {}", kRestoreStall.count(), next, marks.high)};
-      continue;
-    }
-    const kafka::ConsumedMessage& m = **polled;
-    next = m.offset + 1;
-    last_progress = Clock::now();
-    if (!m.key) return Error{fmt::format("offset {}: a record without a key", m.offset)};
-    Result<std::pair<TimelineId, StateRow>> row =
-        changelog_row(*m.key, m.null_value ? std::nullopt : std::optional<std::string_view>{m.value});
-    if (!row) return Error{fmt::format("offset {}: {}", m.offset, row.error())};
-    if (row->first != static_cast<TimelineId>(partition))
-      return Error{fmt::format("offset {}: a row of partition {}", m.offset, row->first)};
-    if (Status s = restoring->import_row(row->first, row->second); !s) return Error{fmt::format("offset {}: {}", m.offset, s.error())};
-    ++rows;
-    ++metrics.restored_rows[partition];
-    if (++in_batch == kRestoreBatchRows) {
-      if (Status s = restoring->commit(Durability::synced); !s) return s;
-      log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, next, marks.high));
-      restoring = store->begin(static_cast<TimelineId>(partition));
-      in_batch = 0;
-    }
+  if (end > from) {
+    Status read = read_changelog(reader, tp, from, end, [&](const kafka::ConsumedMessage& m) -> Status {
+      Result<StateRow> row = changelog_record_row(m, partition);
+      if (!row) return Error{row.error()};
+      if (Status s = restoring->import_row(static_cast<TimelineId>(partition), *row); !s)
+        return Error{fmt::format("offset {}: {}", m.offset, s.error())};
+      ++rows;
+      ++metrics.restored_rows[partition];
+      if (++in_batch == kRestoreBatchRows) {
+        if (Status s = restoring->commit(Durability::synced); !s) return s;
+        log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, m.offset + 1, end));
+        restoring = store->begin(static_cast<TimelineId>(partition));
+        in_batch = 0;
+      }
+      return Ok{};
+    });
+    if (!read) return read;
   }
-  restoring->set_changelog_position(static_cast<TimelineId>(partition), marks.high);
+  restoring->set_changelog_position(static_cast<TimelineId>(partition), end);
   if (Status s = restoring->commit(Durability::synced); !s) return s;
-  changelog_delivered[partition] = changelog_recorded[partition] = marks.high;
+  changelog_delivered[partition] = changelog_recorded[partition] = end;
   ++metrics.partitions_restored;
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   log.info(fmt::format("partition {}: restored from {}: {} rows in {:.2f} s ({:.0f} rows/s)", partition, tp.topic, rows,

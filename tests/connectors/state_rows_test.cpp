@@ -20,6 +20,7 @@
 
 #include "connectors/codec.h"
 #include "connectors/message_apply.h"
+#include "connectors/state_layout.h"
 #include "connectors/state_store.h"
 #include "connectors/state_verify.h"
 #include "core/rules.h"
@@ -267,6 +268,48 @@ TEST_F(StateRowsTest, TheChangelogACommitQueuesRestoresEachTimelineExactly) {
     EXPECT_TRUE(restored[t]->read_outbox(10).empty());
   }
   EXPECT_EQ(accounts, logged->count_accounts());
+}
+
+// Each commit ends the rows it gives a timeline with that timeline's commit row, so a reader
+// can tell a whole commit from one cut short: on every timeline the changelog records come in
+// groups of at least one row, each closed by a commit row (key: the timeline), with nothing
+// after the last; several commits give several groups. Importing a commit row writes nothing.
+TEST_F(StateRowsTest, EachCommitClosesTheRowsItGivesATimelineWithACommitRow) {
+  using state_layout::be32;
+  auto logged = open(root_ / "logged", StoreOptions{.history_entries_per_account = 2, .changelog = true});
+  apply(*logged, kTimelines, 7);
+  std::map<TimelineId, int> open_rows, commits;
+  for (const PendingOutput& o : logged->read_outbox(1'000'000)) {
+    if (o.topic != OutputTopic::state_changelog && o.topic != OutputTopic::state_changelog_deleted) continue;
+    auto parsed = changelog_row(
+        o.key, o.topic == OutputTopic::state_changelog ? std::optional<std::string_view>{o.json} : std::nullopt);
+    ASSERT_TRUE(parsed.ok()) << parsed.error();
+    const auto& [t, row] = *parsed;
+    if (row.table != RowTable::commit) {
+      ++open_rows[t];
+      continue;
+    }
+    EXPECT_EQ(row.key, be32(t));
+    EXPECT_EQ(row.value, std::optional<std::string>{""});
+    EXPECT_GT(open_rows[t], 0) << "a commit row closes at least one row, timeline " << t;
+    open_rows[t] = 0;
+    ++commits[t];
+  }
+  ASSERT_EQ(commits.size(), static_cast<std::size_t>(kTimelines));
+  for (TimelineId t = 0; t < kTimelines; ++t) {
+    EXPECT_EQ(open_rows[t], 0) << "rows after timeline " << t << "'s last commit row";
+    EXPECT_GT(commits[t], 1) << "several commits, timeline " << t;
+  }
+
+  auto copy = open(root_ / "copy");
+  const auto before = records_of(*copy, 1);
+  auto batch = copy->begin(0);
+  ASSERT_TRUE(batch->import_row(1, StateRow{RowTable::commit, be32(1), ""}));
+  EXPECT_FALSE(batch->import_row(1, StateRow{RowTable::commit, be32(2), ""}).ok()) << "another timeline's";
+  EXPECT_FALSE(batch->import_row(1, StateRow{RowTable::commit, be32(1), "x"}).ok()) << "a commit row holds no value";
+  ASSERT_TRUE(batch->commit(Durability::buffered));
+  EXPECT_EQ(records_of(*copy, 1), before);
+  EXPECT_EQ(copy->count_accounts(), 0u);
 }
 
 // A timeline's changelog position is state of this copy, not of the timeline: committed with

@@ -320,6 +320,7 @@ listen = "127.0.0.1:0"
     ASSERT_EQ(restored.problem, "");
     tally_.duplicated += restored.repeated;
     EXPECT_EQ(restored.repeated, 0) << "changelog records published twice";
+    EXPECT_EQ(restored.unfinished, 0) << "rows after the last commit row: the recovered daemon left a commit unfinished";
     auto state = StateStore::open(dir_ / "state", StoreOptions{.access = StoreOptions::Access::read_only});
     ASSERT_TRUE(state.ok()) << state.error();
     for (int p = 0; p < kPartitions; ++p) {

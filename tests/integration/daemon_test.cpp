@@ -7,6 +7,7 @@
 #include <random>
 
 #include "connectors/codec.h"
+#include "connectors/state_layout.h"
 #include "connectors/state_store.h"
 #include "connectors/state_verify.h"
 #include "core/rules.h"
@@ -99,6 +100,7 @@ TEST_F(DaemonTest, TheStateChangelogGivesEachPartitionsStateBack) {
   testing::RestoredChangelog restored = testing::restore_changelog(bootstrap_, kChangelogTopic, kPartitions, dir_);
   ASSERT_EQ(restored.problem, "");
   EXPECT_EQ(restored.repeated, 0) << "changelog records published twice";
+  EXPECT_EQ(restored.unfinished, 0) << "rows after the last commit row of a partition";
   EXPECT_GT(restored.tombstones, 0) << "history retention (3 entries) let entries go";
   auto daemon_state = StateStore::open(state_, StoreOptions{.access = StoreOptions::Access::read_only});
   ASSERT_TRUE(daemon_state.ok()) << daemon_state.error();
@@ -179,6 +181,51 @@ TEST_F(DaemonTest, AnInstanceWhoseCopyIsBehindCatchesUpFromTheChangelog) {
     }
     EXPECT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
   }
+}
+
+// A writer that stops halfway through publishing a commit's rows (killed, or its host lost)
+// leaves rows in the changelog with no commit row after them. A restore must leave them out:
+// here they say partition 0 was applied up to offset 1,000,000, so a daemon that imported them
+// would skip the rest of partition 0 and not give what replay gives. 5,000 of them: more than
+// the first window the restore looks for the last commit row in.
+TEST_F(DaemonTest, ARestoreLeavesOutTheRowsOfACommitWhoseWriterStoppedHalfway) {
+  const fs::path events = generate(60, 40, 37);
+  const std::vector<std::string> lines = split_lines(read_text(events));
+  ASSERT_GT(lines.size(), 200u);
+  const fs::path first = dir_ / "first.jsonl", second = dir_ / "second.jsonl";
+  {
+    std::ofstream a{first}, b{second};
+    for (std::size_t i = 0; i < lines.size(); ++i) (i < lines.size() / 2 ? a : b) << lines[i] << "\n";
+  }
+  write_config("changelog = true\n", "state-a");
+  start_daemon();
+  feed(first);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+
+  auto producer = kafka::Producer::create({.brokers = bootstrap_}, kafka::Idempotence::off, [](const kafka::Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error();
+  const StateRow ahead{RowTable::input_offset, state_layout::offset_key({"paydist.events", 0}),
+                       state_layout::be64(1'000'000)};
+  ASSERT_TRUE((*producer)->produce(
+      {.topic = kChangelogTopic, .partition = 0, .key = changelog_key(0, ahead), .value = *ahead.value}));
+  for (int i = 1; i < 5'000; ++i) {  // business_date event ids accepted on timeline 0
+    const StateRow event{RowTable::event, std::string("\x01\0\0\0\0", 5) + fmt::format("bd-unfinished-{}", i), ""};
+    ASSERT_TRUE((*producer)->produce({.topic = kChangelogTopic, .partition = 0, .key = changelog_key(0, event), .value = ""}));
+  }
+  ASSERT_TRUE((*producer)->flush(30s));
+
+  write_config("changelog = true\n", "state-b");
+  start_daemon();
+  ASSERT_TRUE(wait_assigned()) << daemon_.err();
+  feed(second);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  const std::string m = metrics();
+  EXPECT_EQ(metric(m, "paydist_restore_rows_left_out_total"), 5'000) << m;
+  EXPECT_EQ(metric(m, "paydist_partitions_restored_total"), kPartitions) << m;
+  EXPECT_NE(daemon_.err().find("partition 0: the last 5000 rows of " + kChangelogTopic), std::string::npos) << daemon_.err();
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  expect_same_as_replay(events);
 }
 
 // A changelog partition whose oldest records were deleted (cleanup.policy=delete; here the

@@ -27,6 +27,7 @@ struct RestoredChangelog {
   std::int64_t records = 0;
   std::int64_t tombstones = 0;
   std::int64_t repeated = 0;  // records whose (paydist-state, paydist-seq) came before
+  std::int64_t unfinished = 0;  // rows after the last commit row of their partition
   std::string problem;        // "" or why the restore is incomplete
 };
 
@@ -53,6 +54,7 @@ inline RestoredChangelog restore_changelog(const std::string& bootstrap, const s
   }
   if (!(*reader)->assign(from)) return {.problem = "cannot assign " + topic};
   std::set<std::pair<std::string, std::string>> seen;
+  std::vector<std::int64_t> open_rows(static_cast<std::size_t>(partitions), 0);
   for (auto deadline = std::chrono::steady_clock::now() + 120s;
        out.records < expected && std::chrono::steady_clock::now() < deadline;) {
     auto polled = (*reader)->poll(100ms);
@@ -74,7 +76,10 @@ inline RestoredChangelog restore_changelog(const std::string& bootstrap, const s
       return {.problem = fmt::format("{}/{} offset {}: a row of partition {}", topic, m.partition, m.offset, row->first)};
     if (Status s = batches[static_cast<std::size_t>(m.partition)]->import_row(row->first, row->second); !s)
       return {.problem = s.error()};
+    std::int64_t& open = open_rows[static_cast<std::size_t>(m.partition)];
+    open = row->second.table == RowTable::commit ? 0 : open + 1;
   }
+  for (const std::int64_t open : open_rows) out.unfinished += open;
   if (out.records != expected) out.problem = fmt::format("read {} of {} records of {}", out.records, expected, topic);
   for (auto& batch : batches)
     if (Status s = batch->commit(Durability::buffered); !s && out.problem.empty()) out.problem = s.error();
