@@ -20,7 +20,7 @@ git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitte
     "cpu=\"$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)\""
   echo "# load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at start"
   env_used=""
-  for v in ACCOUNTS DAYS HISTORY SEED DUE REPEAT PARTITIONS RATE ADVANCE_ACCOUNTS NO_BUILD BUILD_DIR; do [ -n "${!v:-}" ] && env_used+="$v=${!v} "; done
+  for v in ACCOUNTS DAYS HISTORY SEED DUE REPEAT PARTITIONS RATE ADVANCE_ACCOUNTS INSTANCES CHANGELOG NO_BUILD BUILD_DIR; do [ -n "${!v:-}" ] && env_used+="$v=${!v} "; done
   echo "# command: ${env_used}$*"
   echo
 } >"$out"

@@ -27,6 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 say() { echo "restore-bench: $*" >&2; }
+source "$root/bench/lib.sh"
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DPAYDIST_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target paydist paydistd >/dev/null
@@ -58,16 +59,8 @@ changelog = true
 [http]
 listen = "127.0.0.1:0"
 EOF
-  "$paydistd" --config "$1/paydistd.toml" 2>"$1/paydistd.log" >/dev/null &
-  daemon_pid=$!
-  port=""
-  for _ in $(seq 200); do
-    port=$(sed -nE 's/.*on port ([0-9]+).*/\1/p' "$1/paydistd.log" | head -1)
-    [ -n "$port" ] && break
-    kill -0 "$daemon_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { cat "$1/paydistd.log" >&2; exit 1; }
+  start_paydistd "$paydistd" "$1"
+  daemon_pid=$started_pid; port=$started_port
 }
 # $1: the instance's directory, $2: the messages it must have applied itself. Waits until
 # every partition is held and applied to its end and every output delivered.
@@ -75,11 +68,7 @@ wait_caught_up() {
   local deadline=$((SECONDS + 1800))
   while :; do
     kill -0 "$daemon_pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ] || { cat "$1/paydistd.log" >&2; exit 1; }
-    read -r n parts lag outbox <<<"$(curl -sf "http://127.0.0.1:$port/metrics" | awk '
-      /^paydist_messages_in_total/ { n += $NF }
-      /^paydist_consumer_lag/      { parts++; lag += $NF }
-      /^paydist_outbox_depth/      { outbox = $NF }
-      END { printf "%d %d %d %d\n", n, parts, lag, (outbox == "" ? -1 : outbox) }' || echo "0 0 0 -1")"
+    read -r n parts lag outbox <<<"$(scrape "$port" || echo "0 0 0 -1")"
     [ "$n" -ge "$2" ] && [ "$parts" -eq "$partitions" ] && [ "$lag" -eq 0 ] && [ "$outbox" -eq 0 ] && return
     sleep 0.1
   done
