@@ -129,6 +129,13 @@ Result<std::unique_ptr<MockCluster>> MockCluster::start(const std::vector<std::s
   return std::unique_ptr<MockCluster>(new MockCluster(handle->release(), cluster, std::move(bootstrap)));
 }
 
+Status MockCluster::create_topic(const std::string& topic, int partitions) {
+  if (partitions <= 0) return Error{fmt::format("partitions must be at least 1, not {}", partitions)};
+  const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Error{fmt::format("cannot create topic {}: {}", topic, rd_kafka_err2str(err))};
+  return Ok{};
+}
+
 void MockCluster::set_brokers_up(bool up) {
   for (int id = 1; id <= kMockBrokers; ++id) {
     if (up)

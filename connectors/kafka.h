@@ -68,6 +68,8 @@ class MockCluster {
   MockCluster& operator=(const MockCluster&) = delete;
 
   const std::string& bootstrap() const { return bootstrap_; }
+  // Creates another topic, with its own partition count.
+  Status create_topic(const std::string& topic, int partitions);
   // Takes every broker of the cluster down (connections refused/closed) or back up: lets a
   // test show that clients survive the broker going away.
   void set_brokers_up(bool up);

@@ -466,14 +466,17 @@ Result<FilePosition> decode_file_position(std::string_view bytes) {
 
 void encode_pending_output(const PendingOutput& output, std::string& out) {
   out.clear();
-  append_pending_output(output.seq, output.topic, output.key, output.json, out);
+  append_pending_output(output.seq, output.topic, output.key, output.json, output.timeline, output.partition_seq, out);
 }
 
 AppendedOutput append_pending_output(std::uint64_t seq, OutputTopic topic, std::string_view key,
-                                     std::string_view json, std::string& out) {
+                                     std::string_view json, TimelineId timeline, std::uint64_t partition_seq,
+                                     std::string& out) {
   Writer w{out, RecordKind::pending_output};
   w.varint(seq);
   w.u8(static_cast<std::uint8_t>(topic));
+  w.varint(timeline);
+  w.varint(partition_seq);
   w.varint(key.size());
   AppendedOutput at;
   at.key_begin = w.position();
@@ -489,6 +492,8 @@ Result<PendingOutput> decode_pending_output(std::string_view bytes) {
   PendingOutput output;
   output.seq = r.varint("seq");
   output.topic = r.enumeration(OutputTopic::state_changelog_deleted, "topic");
+  output.timeline = r.u32("timeline");
+  output.partition_seq = r.varint("partition_seq");
   output.key = std::string{r.string("key")};
   output.json = std::string{r.string("json")};
   r.finish();

@@ -35,7 +35,8 @@ struct AppendedOutput {
   std::size_t json_begin = 0;
 };
 AppendedOutput append_pending_output(std::uint64_t seq, OutputTopic topic, std::string_view key,
-                                     std::string_view json, std::string& out);
+                                     std::string_view json, TimelineId timeline, std::uint64_t partition_seq,
+                                     std::string& out);
 
 std::string encode_account(const Account& account);
 std::string encode_timeline(const TimelineState& timeline);

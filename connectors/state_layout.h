@@ -23,7 +23,8 @@ namespace paydist::state_layout {
 
 // Key layouts (all integers big-endian so that LMDB's byte order is numeric order):
 //   meta       "format_version" -> u32, "next_output_seq" -> u64, "state_id" -> 16 random bytes,
-//              "changelog_position" u32 timeline -> u64 (StateStore::read_changelog_position)
+//              "changelog_position" u32 timeline -> u64 (StateStore::read_changelog_position),
+//              "partition_output_seq" u32 timeline -> u64 (StateStore::read_partition_output_seq)
 //   accounts   account_id -> account record
 //   events     event_id '\0' account_id -> ""              (account scope: the event id
 //                                                            first, so that ids issued in
@@ -33,7 +34,7 @@ namespace paydist::state_layout {
 //   timelines  u32 timeline -> timeline record
 //   files      path key -> file position record
 //   outfiles   path key -> u64 length
-//   outbox     u64 seq -> pending output record
+//   outbox     u64 seq -> pending output record (with its timeline and partition seq)
 //   offsets    topic '\0' u32 partition -> u64 next offset to consume (the daemon's input)
 //   history    account_id '\0' u64 entry number -> audit entry (core/history.h) stored by
 //              connectors/history_codec.cpp, the newest
@@ -44,9 +45,11 @@ namespace paydist::state_layout {
 // The layout above. A state written by another layout is refused at open(). Version 2 added
 // the history database and the account record's history counter; version 3 stores history
 // entries in their compact form (connectors/history_codec.cpp); version 5 puts the event id
-// before the account id in an account-scope events key. Versions 1 to 4 came only from
-// development builds and are not migrated (replay the input again).
-inline constexpr std::uint32_t kFormatVersion = 5;
+// before the account id in an account-scope events key; version 6 numbers each timeline's
+// outputs (meta "partition_output_seq", and the outbox record's timeline and partition seq).
+// Versions 1 to 5 came only from development builds and are not migrated (replay the input
+// again).
+inline constexpr std::uint32_t kFormatVersion = 6;
 inline constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaNextOutputSeq = "next_output_seq";
@@ -85,6 +88,14 @@ inline std::string be64(std::uint64_t v) {
 inline constexpr std::string_view kMetaChangelogPosition = "changelog_position";
 inline std::string changelog_position_key(TimelineId timeline) {
   std::string key{kMetaChangelogPosition};
+  append_be32(key, timeline);
+  return key;
+}
+
+// "partition_output_seq" u32 timeline -> u64: the timeline's next PendingOutput::partition_seq.
+inline constexpr std::string_view kMetaPartitionOutputSeq = "partition_output_seq";
+inline std::string partition_output_seq_key(TimelineId timeline) {
+  std::string key{kMetaPartitionOutputSeq};
   append_be32(key, timeline);
   return key;
 }

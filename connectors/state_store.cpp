@@ -217,6 +217,10 @@ struct BatchBuffers {
 
     std::optional<TimelineState> state;  // loaded or stored
     bool state_dirty = false;
+    // The timeline's next PendingOutput::partition_seq: loaded at its first output, and
+    // written at commit when the batch gave it outputs (or imported it).
+    std::optional<std::uint64_t> next_partition_seq;
+    bool partition_seq_dirty = false;
   };
   std::map<TimelineId, TimelineChanges> timelines;
   std::unordered_map<std::string, FilePosition> file_positions;
@@ -227,6 +231,8 @@ struct BatchBuffers {
   struct OutputSlot {
     OutputTopic topic;
     std::size_t record_begin, key_begin, key_size, json_begin, json_size;
+    TimelineId timeline;
+    std::uint64_t partition_seq;
   };
   std::optional<std::uint64_t> first_output_seq;  // loaded at the first add_output
   std::string output_records;
@@ -725,6 +731,15 @@ std::optional<std::int64_t> StateStore::read_changelog_position(TimelineId timel
   return static_cast<std::int64_t>(read_be(*bytes));
 }
 
+std::uint64_t StateStore::read_partition_output_seq(TimelineId timeline) {
+  ReadTxn txn{*impl_};
+  const std::string key = partition_output_seq_key(timeline);
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->meta, key);
+  if (!bytes) return 1;
+  if (bytes->size() != 8) fatal(impl_->meta, key, "next partition output seq of the wrong length");
+  return read_be(*bytes);
+}
+
 std::optional<std::uint64_t> StateStore::read_output_file_length(const std::string& real_path) {
   ReadTxn txn{*impl_};
   const std::string key = path_key(real_path);
@@ -774,7 +789,7 @@ TimelineId changelog_key_timeline(std::string_view key) {
 Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std::optional<std::string_view> value) {
   if (key.size() < 6) return Error{fmt::format("changelog key of {} bytes: too short", key.size())};
   const auto table = static_cast<std::uint8_t>(key[4]);
-  if (table < static_cast<std::uint8_t>(RowTable::account) || table > static_cast<std::uint8_t>(RowTable::commit))
+  if (table < static_cast<std::uint8_t>(RowTable::account) || table > static_cast<std::uint8_t>(RowTable::output_seq))
     return Error{fmt::format("changelog key names table {}, which is none of a timeline's", table)};
   StateRow row{static_cast<RowTable>(table), std::string{key.substr(5)},
                value ? std::optional<std::string>{std::string{*value}} : std::nullopt};
@@ -820,6 +835,8 @@ void StateStore::for_each_row(TimelineId timeline, const std::function<void(cons
   }
   if (std::optional<std::string_view> bytes = get(txn.get(), s.timelines, be32(timeline)))
     emit(RowTable::timeline, be32(timeline), *bytes);
+  if (std::optional<std::string_view> bytes = get(txn.get(), s.meta, partition_output_seq_key(timeline)))
+    emit(RowTable::output_seq, be32(timeline), *bytes);
   {
     Cursor c{txn.get(), s.offsets};
     for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.offsets, op, k, v); op = MDB_NEXT) {
@@ -1038,6 +1055,7 @@ struct StateStore::Batch::Impl : BatchBuffers {
   std::optional<std::pair<std::size_t, std::size_t>> leaf_pages;
   std::uint64_t load_next_output_seq();
   std::uint64_t next_output_seq() const { return *first_output_seq + outputs.size(); }
+  std::uint64_t take_partition_seq();
   void add_output(OutputTopic topic, std::string_view key, std::string_view json);
   void capture_changelog();
   QueuedOutput output(std::size_t index) const;
@@ -1280,6 +1298,14 @@ Status StateStore::Batch::import_row(TimelineId timeline, const StateRow& row) {
       set_input_offset(*partition, static_cast<std::int64_t>(read_be(*row.value)));
       return Ok{};
     }
+    case RowTable::output_seq: {
+      if (row.key != be32(timeline)) return bad("the output seq of another timeline");
+      if (row.value->size() != 8 || read_be(*row.value) < 1) return bad("not a partition output seq");
+      switch_timeline(timeline);
+      b.changes->next_partition_seq = read_be(*row.value);
+      b.changes->partition_seq_dirty = true;
+      return Ok{};
+    }
     case RowTable::commit:
       if (row.key != be32(timeline)) return bad("the commit of another timeline");
       if (!row.value->empty()) return bad("a commit row holds no value");
@@ -1294,16 +1320,42 @@ void StateStore::Batch::add_output(OutputTopic topic, std::string_view key, std:
 
 void StateStore::Batch::Impl::add_output(OutputTopic topic, std::string_view key, std::string_view json) {
   if (!first_output_seq) first_output_seq = load_next_output_seq();
+  const bool changelog_record = topic == OutputTopic::state_changelog || topic == OutputTopic::state_changelog_deleted;
+  const TimelineId from = changelog_record ? changelog_key_timeline(key) : timeline;
+  const std::uint64_t partition_seq = changelog_record ? 0 : take_partition_seq();
   const std::size_t record_begin = output_records.size();
-  const AppendedOutput at = append_pending_output(next_output_seq(), topic, key, json, output_records);
-  outputs.push_back({topic, record_begin, at.key_begin, key.size(), at.json_begin, json.size()});
+  const AppendedOutput at =
+      append_pending_output(next_output_seq(), topic, key, json, from, partition_seq, output_records);
+  outputs.push_back({topic, record_begin, at.key_begin, key.size(), at.json_begin, json.size(), from, partition_seq});
+}
+
+// The current timeline's next partition seq, counted: this batch's, else the predecessor's
+// (still committing), else the stored one, else 1.
+std::uint64_t StateStore::Batch::Impl::take_partition_seq() {
+  if (!changes->next_partition_seq) {
+    const TimelineChanges* before = predecessor_changes();
+    if (before && before->next_partition_seq) {
+      changes->next_partition_seq = before->next_partition_seq;
+    } else {
+      const std::string key = partition_output_seq_key(timeline);
+      std::optional<std::string_view> bytes = get(read_txn(), store.meta, key);
+      if (bytes && bytes->size() != 8) fatal(store.meta, key, "next partition output seq of the wrong length");
+      changes->next_partition_seq = bytes ? read_be(*bytes) : 1;
+    }
+  }
+  changes->partition_seq_dirty = true;
+  return (*changes->next_partition_seq)++;
 }
 
 QueuedOutput StateStore::Batch::Impl::output(std::size_t index) const {
   const OutputSlot& slot = outputs[index];
   const std::string_view records = output_records;
-  return QueuedOutput{*first_output_seq + index, slot.topic, records.substr(slot.key_begin, slot.key_size),
-                      records.substr(slot.json_begin, slot.json_size)};
+  return QueuedOutput{*first_output_seq + index,
+                      slot.topic,
+                      records.substr(slot.key_begin, slot.key_size),
+                      records.substr(slot.json_begin, slot.json_size),
+                      slot.timeline,
+                      slot.partition_seq};
 }
 
 void StateStore::Batch::for_each_output(const std::function<void(const QueuedOutput&)>& visit) const {
@@ -1385,7 +1437,8 @@ std::size_t StateStore::Batch::estimated_dirty_pages() {
 std::size_t StateStore::Batch::pending_writes() const {
   std::size_t timeline_writes = 0;
   for (const auto& [id, t] : impl_->timelines)
-    timeline_writes += t.deadlines_added.size() + t.deadlines_removed.size() + (t.state_dirty ? 1 : 0);
+    timeline_writes += t.deadlines_added.size() + t.deadlines_removed.size() + (t.state_dirty ? 1 : 0) +
+                       (t.partition_seq_dirty ? 1 : 0);
   return impl_->account_records.size() + impl_->accepted_events.size() + timeline_writes + impl_->outputs.size() +
          impl_->file_positions.size() + impl_->input_offsets.size() + impl_->history_entries.size() +
          impl_->history_rows.size() + impl_->history_keep_from.size();
@@ -1441,9 +1494,11 @@ void StateStore::Batch::Impl::capture_changelog() {
     row(timeline_of(account), RowTable::history, entry_key, std::nullopt);
   }
   for (const auto& [t, changed] : timelines) {
-    if (!changed.state_dirty) continue;
-    encode_timeline(*changed.state, value);
-    row(t, RowTable::timeline, be32(t), value);
+    if (changed.state_dirty) {
+      encode_timeline(*changed.state, value);
+      row(t, RowTable::timeline, be32(t), value);
+    }
+    if (changed.partition_seq_dirty) row(t, RowTable::output_seq, be32(t), be64(*changed.next_partition_seq));
   }
   for (const auto& [offset_key, next_offset] : input_offsets) {
     const std::optional<InputPartition> partition = parse_offset_key(offset_key);
@@ -1487,6 +1542,10 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
       encode_timeline(*changed.state, scratch);
       if (WriteFailure f = put(store.timelines, be32(timeline_id), scratch); f.rc != 0) return f;
     }
+    if (changed.partition_seq_dirty)
+      if (WriteFailure f = put(store.meta, partition_output_seq_key(timeline_id), be64(*changed.next_partition_seq));
+          f.rc != 0)
+        return f;
   }
   for (const auto& [offset_key, next_offset] : input_offsets)
     if (WriteFailure f = put(store.offsets, offset_key, be64(static_cast<std::uint64_t>(next_offset))); f.rc != 0)

@@ -46,6 +46,12 @@ struct PendingOutput {
   OutputTopic topic = OutputTopic::activities;
   std::string key;        // account_id, or empty
   std::string json;       // one compact JSON object, no newline
+  // The timeline (input partition) the output came from, and for an output of the contract
+  // (not a changelog record) its number among that timeline's outputs: 1, 2, 3, ... with no
+  // gap, the same whichever state made it (the count is part of the timeline's state and of
+  // its changelog rows). 0 for a changelog record.
+  TimelineId timeline = 0;
+  std::uint64_t partition_seq = 0;
 };
 
 // One output a batch queued, as the outbox holds it (views into the batch's own buffer).
@@ -54,6 +60,8 @@ struct QueuedOutput {
   OutputTopic topic = OutputTopic::activities;
   std::string_view key;
   std::string_view json;
+  TimelineId timeline = 0;         // PendingOutput::timeline
+  std::uint64_t partition_seq = 0;  // PendingOutput::partition_seq
 };
 
 // contract 6: how far replay got in one input file.
@@ -104,7 +112,17 @@ struct HistoryEntry {
 // the u32 timeline, value empty), so that a reader of the changelog can tell a commit whose
 // rows all reached it from the start of one whose writer stopped halfway (a restore imports
 // whole commits only). Importing it writes nothing.
-enum class RowTable : std::uint8_t { account = 1, event = 2, history = 3, timeline = 4, input_offset = 5, commit = 6 };
+// `output_seq` is the timeline's next PendingOutput::partition_seq (key the u32 timeline,
+// value u64).
+enum class RowTable : std::uint8_t {
+  account = 1,
+  event = 2,
+  history = 3,
+  timeline = 4,
+  input_offset = 5,
+  commit = 6,
+  output_seq = 7,
+};
 struct StateRow {
   RowTable table = RowTable::account;
   std::string key;
@@ -149,6 +167,8 @@ class StateStore {
   // How far into `timeline`'s state changelog partition this state is known to hold (the
   // offset after the last record it delivered or imported there); none if never recorded.
   std::optional<std::int64_t> read_changelog_position(TimelineId timeline);
+  // The PendingOutput::partition_seq the timeline's next output gets (1 before any).
+  std::uint64_t read_partition_output_seq(TimelineId timeline);
   // A random id drawn when the state was created (32 hex digits): tells this state's outputs
   // from another state's on the same topics. Empty for a read-only store of a state that has
   // none yet.

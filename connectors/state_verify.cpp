@@ -129,6 +129,9 @@ class Walk {
         if (value.size() != kStateIdBytes) violation(t_.meta, key, "{} bytes, not {}", value.size(), kStateIdBytes);
       } else if (key.size() == kMetaChangelogPosition.size() + 4 && key.starts_with(kMetaChangelogPosition)) {
         if (value.size() != 8) violation(t_.meta, key, "{} bytes, not 8", value.size());
+      } else if (key.size() == kMetaPartitionOutputSeq.size() + 4 && key.starts_with(kMetaPartitionOutputSeq)) {
+        if (value.size() != 8) violation(t_.meta, key, "{} bytes, not 8", value.size());
+        else if (read_be(value) < 1) violation(t_.meta, key, "next partition output seq 0");
       } else {
         violation(t_.meta, key, "not a key of this format");
       }

@@ -3,8 +3,8 @@
 //   1. a batch's state, input offsets and outbox entries commit in one LMDB transaction;
 //   2. on (re)assignment a partition is read from the offset in the state, never the group's;
 //   3. every output carries its outbox seq (header paydist-seq) and its state's id (header
-//      paydist-state) and goes to a partition we choose (murmur2 of the key, or 0 unkeyed),
-//      in seq order per partition; after a restart, an outbox entry whose seq is not above
+//      paydist-state) and goes to a partition we choose (murmur2 of the key, or 0 unkeyed;
+//      with [kafka] changelog, its input partition), in seq order per partition; after a restart, an outbox entry whose seq is not above
 //      the last seq already in its output partition was published before the crash and is
 //      only acknowledged, provided that last message came from this state (a new state on
 //      topics an older one filled starts its seqs again at 1).
@@ -51,6 +51,8 @@ constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
 constexpr auto kTailReadTimeout = std::chrono::milliseconds{30'000};
 constexpr const char* kSeqHeader = "paydist-seq";
 constexpr const char* kStateHeader = "paydist-state";
+// With [kafka] changelog: an output's number among its input partition's outputs.
+constexpr const char* kPartitionSeqHeader = "paydist-partition-seq";
 // Outbox entries republished per round at start-up (bounds memory).
 constexpr std::size_t kRecoveryChunk = 10'000;
 // How often delivered outputs are acknowledged in the state when no batch carries them.
@@ -199,7 +201,7 @@ struct Service::Impl {
   Status recover_outbox();
   Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last_published_seqs();
   Status join_group();
-  std::int32_t output_partition(OutputTopic topic, std::string_view key) const;
+  std::int32_t output_partition(OutputTopic topic, std::string_view key, TimelineId timeline) const;
   Status produce(const QueuedOutput& output);
   void on_delivery(const kafka::Delivery& d);
   void apply(kafka::ConsumedMessage m);
@@ -288,7 +290,8 @@ Status Service::Impl::connect() {
     if (!count) return Error{fmt::format("broker {}: {}", bootstrap, count.error())};
     output_partitions[t] = *count;
   }
-  // A changelog record goes to the partition of its timeline: one per input partition.
+  // A changelog record, and with the changelog every output, goes to the partition of its
+  // timeline: one per input partition.
   if (k.changelog) {
     Result<std::int32_t> inputs = producer->partition_count(input_topics.front(), kMetadataTimeout);
     if (!inputs) return Error{fmt::format("broker {}: {}", bootstrap, inputs.error())};
@@ -296,6 +299,11 @@ Status Service::Impl::connect() {
       return Error{fmt::format("the state changelog {} has {} partitions and the input topic {} has {}: it needs one "
                                "per input partition (create it with as many, cleanup.policy=compact)",
                                k.changelog_topic, output_partitions.back(), input_topics.front(), *inputs)};
+    for (std::size_t t = 0; t + 1 < output_names.size(); ++t)
+      if (output_partitions[t] < *inputs)
+        return Error{fmt::format("{} has {} partitions and the input topic {} has {}: with [kafka] changelog each "
+                                 "output goes to the partition of the input it came from, so it needs as many",
+                                 output_names[t], output_partitions[t], input_topics.front(), *inputs)};
   }
   // contract 2: extra input topics must be co-partitioned with the events topic.
   if (merging) {
@@ -357,11 +365,15 @@ Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::las
   return last;
 }
 
-// Rule 3 above: murmur2 of the account, or partition 0 for an output with none.
-std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view key) const {
+// Rule 3 above: murmur2 of the account, or partition 0 for an output with none. With
+// [kafka] changelog, every output goes to its input partition (`timeline`): each partition
+// of an output topic then has one writer, the input partition's owner, and the outputs in it
+// are numbered by that partition's seq, whichever instance made them.
+std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view key, TimelineId timeline) const {
   // A changelog record's key starts with its timeline, the input partition (changelog_key).
   if (output_index(topic) == output_index(OutputTopic::state_changelog))
     return static_cast<std::int32_t>(changelog_key_timeline(key));
+  if (config.kafka.changelog) return static_cast<std::int32_t>(timeline);
   return key.empty() ? 0 : kafka::partition_for_key(key, output_partitions[output_index(topic)]);
 }
 
@@ -369,9 +381,10 @@ Status Service::Impl::produce(const QueuedOutput& output) {
   kafka::OutgoingMessage message{.topic = output_names[output_index(output.topic)], .key = output.key,
                                  .value = output.json};
   message.null_value = output.topic == OutputTopic::state_changelog_deleted;  // a tombstone
-  message.partition = output_partition(output.topic, output.key);
+  message.partition = output_partition(output.topic, output.key, output.timeline);
   message.headers.push_back({kSeqHeader, std::to_string(output.seq)});
   message.headers.push_back({kStateHeader, store->state_id()});
+  if (output.partition_seq > 0) message.headers.push_back({kPartitionSeqHeader, std::to_string(output.partition_seq)});
   message.token = output.seq;
   if (Status s = producer->produce(message); !s) return s;
   in_flight.emplace(output.seq, output.topic);
@@ -389,13 +402,13 @@ Status Service::Impl::recover_outbox() {
   std::uint64_t republished = 0, skipped = 0;
   while (!pending.empty()) {
     for (const PendingOutput& o : pending) {
-      auto it = last->find({static_cast<int>(output_index(o.topic)), output_partition(o.topic, o.key)});
+      auto it = last->find({static_cast<int>(output_index(o.topic)), output_partition(o.topic, o.key, o.timeline)});
       if (it != last->end() && o.seq <= it->second) {
         ++skipped;
         last_published_seq = std::max(last_published_seq, o.seq);
         continue;
       }
-      if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}); !s) return s;
+      if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json, o.timeline, o.partition_seq}); !s) return s;
       PAYDIST_FAULT_POINT("recover:after-produce");
       ++republished;
     }
@@ -919,7 +932,8 @@ Status Service::Impl::commit_batch() {
         r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
         if (status)
           done.for_each_output([&](const QueuedOutput& o) {
-            r.outputs.push_back(PendingOutput{o.seq, o.topic, std::string{o.key}, std::string{o.json}});
+            r.outputs.push_back(
+                PendingOutput{o.seq, o.topic, std::string{o.key}, std::string{o.json}, o.timeline, o.partition_seq});
           });
         r.status = std::move(status);
         std::lock_guard lock{commit_result_mutex};
@@ -958,7 +972,7 @@ Status Service::Impl::finish_commit(bool wait) {
   ++metrics.commits;
   if (c.acknowledged_through > acknowledged_in_state) acknowledged_in_state = c.acknowledged_through;
   for (const PendingOutput& o : r->outputs)
-    if (Status p = produce(QueuedOutput{o.seq, o.topic, o.key, o.json}); !p) return p;
+    if (Status p = produce(QueuedOutput{o.seq, o.topic, o.key, o.json, o.timeline, o.partition_seq}); !p) return p;
   consumer->commit_for_monitoring(c.monitoring, owner_name);
   return Ok{};
 }

@@ -84,8 +84,12 @@ FilePosition full_file_position() {
 }
 
 PendingOutput full_output() {
-  return PendingOutput{std::numeric_limits<std::uint64_t>::max() - 1, OutputTopic::rejects, "ACC1",
-                       R"({"source":"f:1","error":"bad","event":"{\"x\":1}"})"};
+  return PendingOutput{std::numeric_limits<std::uint64_t>::max() - 1,
+                       OutputTopic::rejects,
+                       "ACC1",
+                       R"({"source":"f:1","error":"bad","event":"{\"x\":1}"})",
+                       std::numeric_limits<TimelineId>::max(),
+                       std::numeric_limits<std::uint64_t>::max()};
 }
 
 TEST(Record, AccountRoundTripsEveryField) {
@@ -139,6 +143,8 @@ TEST(Record, TimelineFilePositionAndOutputRoundTrip) {
   EXPECT_EQ(o_back->topic, o.topic);
   EXPECT_EQ(o_back->key, o.key);
   EXPECT_EQ(o_back->json, o.json);
+  EXPECT_EQ(o_back->timeline, o.timeline);
+  EXPECT_EQ(o_back->partition_seq, o.partition_seq);
 }
 
 TEST(Record, EncodeReusesTheBufferItIsGiven) {
@@ -165,9 +171,10 @@ TEST(Record, AppendedOutputsAreRecordsBackToBackWithTheirKeyAndJsonFound) {
   const std::string long_json = "{\"x\":\"" + std::string(300, 'j') + "\"}";
   std::string buffer = "earlier bytes";
   const std::size_t first_begin = buffer.size();
-  const AppendedOutput first = append_pending_output(7, OutputTopic::rejects, "", "{}", buffer);
+  const AppendedOutput first = append_pending_output(7, OutputTopic::rejects, "", "{}", 0, 1, buffer);
   const std::size_t second_begin = buffer.size();
-  const AppendedOutput second = append_pending_output(300, OutputTopic::distributions, "ACC1", long_json, buffer);
+  const AppendedOutput second =
+      append_pending_output(300, OutputTopic::distributions, "ACC1", long_json, 130, 200, buffer);
   EXPECT_EQ(buffer.substr(0, first_begin), "earlier bytes");
   EXPECT_EQ(buffer.substr(first.json_begin, 2), "{}");
   EXPECT_EQ(buffer.substr(second.key_begin, 4), "ACC1");
@@ -184,8 +191,10 @@ TEST(Record, AppendedOutputsAreRecordsBackToBackWithTheirKeyAndJsonFound) {
   EXPECT_EQ(b->seq, 300u);
   EXPECT_EQ(b->key, "ACC1");
   EXPECT_EQ(b->json, long_json);
+  EXPECT_EQ(b->timeline, 130u);
+  EXPECT_EQ(b->partition_seq, 200u);
   EXPECT_EQ(std::string_view{buffer}.substr(second_begin),
-            encode_pending_output(PendingOutput{300, OutputTopic::distributions, "ACC1", long_json}));
+            encode_pending_output(PendingOutput{300, OutputTopic::distributions, "ACC1", long_json, 130, 200}));
 }
 
 template <class Decode>

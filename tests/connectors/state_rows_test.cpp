@@ -6,6 +6,7 @@
 // that timeline's state exactly, and nothing of the others.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -180,13 +181,19 @@ TEST_F(StateRowsTest, EachTimelineRestoresExactlyFromItsRowsAndNothingElse) {
     EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
     EXPECT_EQ(report.checked.accounts, static_cast<std::uint64_t>(accounts));
 
+    // The copy's rows are the source's, byte for byte.
+    EXPECT_EQ(records_of(*copy, t), records);
+
     // The accepted events came along: the timeline's messages again are all duplicates.
+    // (Its bad lines are rejected again, which numbers more outputs of the timeline.)
+    const std::uint64_t next_seq = copy->read_partition_output_seq(t);
+    EXPECT_EQ(next_seq, source_->read_partition_output_seq(t));
     const auto again = apply(*copy, t);
     EXPECT_EQ(again.count(MessageOutcome::accepted), 0u);
     EXPECT_GT(again.at(MessageOutcome::duplicate), 0);
-
-    // And the copy's rows are the source's, byte for byte.
-    EXPECT_EQ(records_of(*copy, t), records);
+    const auto rejected = again.find(MessageOutcome::rejected);
+    EXPECT_EQ(copy->read_partition_output_seq(t),
+              next_seq + static_cast<std::uint64_t>(rejected == again.end() ? 0 : rejected->second));
   }
 }
 
@@ -268,6 +275,39 @@ TEST_F(StateRowsTest, TheChangelogACommitQueuesRestoresEachTimelineExactly) {
     EXPECT_TRUE(restored[t]->read_outbox(10).empty());
   }
   EXPECT_EQ(accounts, logged->count_accounts());
+}
+
+// Each timeline numbers its outputs 1, 2, 3, ... in the order they are queued, across the
+// output topics and across commits (committed in the background, so each batch reads its
+// predecessor's count before it is in LMDB); changelog records are not numbered. The count
+// is state: read back, and a changelog row.
+TEST_F(StateRowsTest, EachTimelinesOutputsAreNumberedWithoutAGapAcrossCommits) {
+  auto logged = open(root_ / "logged", StoreOptions{.changelog = true});
+  apply(*logged, kTimelines, 5);
+  std::map<TimelineId, std::uint64_t> last;
+  std::uint64_t outputs = 0;
+  for (const PendingOutput& o : logged->read_outbox(1'000'000)) {
+    if (o.topic == OutputTopic::state_changelog || o.topic == OutputTopic::state_changelog_deleted) {
+      EXPECT_EQ(o.partition_seq, 0u);
+      EXPECT_EQ(o.timeline, changelog_key_timeline(o.key));
+      continue;
+    }
+    ASSERT_LT(o.timeline, kTimelines);
+    EXPECT_EQ(o.partition_seq, last[o.timeline] + 1) << "timeline " << o.timeline << ", outbox seq " << o.seq;
+    last[o.timeline] = o.partition_seq;
+    ++outputs;
+  }
+  ASSERT_EQ(last.size(), static_cast<std::size_t>(kTimelines));
+  EXPECT_GT(outputs, 3u * kTimelines);
+  for (TimelineId t = 0; t < kTimelines; ++t) {
+    EXPECT_EQ(logged->read_partition_output_seq(t), last[t] + 1);
+    const auto rows = records_of(*logged, t);
+    const std::string key = changelog_key(t, StateRow{RowTable::output_seq, state_layout::be32(t), std::nullopt});
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.first == key; });
+    ASSERT_NE(it, rows.end()) << "timeline " << t;
+    EXPECT_EQ(it->second, state_layout::be64(last[t] + 1));
+  }
+  EXPECT_EQ(logged->read_partition_output_seq(kTimelines + 5), 1u) << "a timeline with no output";
 }
 
 // Each commit ends the rows it gives a timeline with that timeline's commit row, so a reader

@@ -479,7 +479,7 @@ TEST_F(StateStoreTest, QueuedOutputsAreShownInSeqOrderBeforeAndAfterCommit) {
   auto shown = [&] {
     std::vector<PendingOutput> out;
     batch->for_each_output([&](const QueuedOutput& o) {
-      out.push_back(PendingOutput{o.seq, o.topic, std::string{o.key}, std::string{o.json}});
+      out.push_back(PendingOutput{o.seq, o.topic, std::string{o.key}, std::string{o.json}, o.timeline, o.partition_seq});
     });
     return out;
   };
@@ -682,18 +682,18 @@ void set_format_version(const fs::path& dir, char version) {
 
 TEST_F(StateStoreTest, NewerFormatIsRefused) {
   open_store().reset();
-  set_format_version(dir_, 6);
+  set_format_version(dir_, 7);
   for (auto access : {StoreOptions::Access::read_write, StoreOptions::Access::read_only}) {
     Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{.access = access});
     ASSERT_FALSE(store);
-    EXPECT_NE(store.error().find("was written by format version 6; this paydist reads up to 5"), std::string::npos)
+    EXPECT_NE(store.error().find("was written by format version 7; this paydist reads up to 6"), std::string::npos)
         << store.error();
     EXPECT_NE(store.error().find(dir_.string()), std::string::npos) << store.error();
   }
 }
 
 TEST_F(StateStoreTest, TheDevelopmentFormatsAreRefusedWithWhatToDo) {
-  for (char version : {1, 2, 3, 4}) {
+  for (char version : {1, 2, 3, 4, 5}) {
     open_store().reset();
     set_format_version(dir_, version);
     Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{});
@@ -702,7 +702,7 @@ TEST_F(StateStoreTest, TheDevelopmentFormatsAreRefusedWithWhatToDo) {
               std::string::npos)
         << store.error();
     EXPECT_NE(store.error().find("replay the input into a new state directory"), std::string::npos) << store.error();
-    set_format_version(dir_, 5);
+    set_format_version(dir_, 6);
   }
 }
 

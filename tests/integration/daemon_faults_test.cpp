@@ -165,6 +165,35 @@ class BrokerFaultTest : public DaemonTest {
 std::int16_t code(rd_kafka_resp_err_t err) { return static_cast<std::int16_t>(err); }
 constexpr std::int16_t kProduce = 0, kFetch = 1, kMetadata = 3, kOffsetCommit = 8;
 
+// With [kafka] changelog each output goes to the partition of the input it came from, and
+// each changelog record to its input partition's: a topic with fewer partitions than the
+// input stops paydistd at start, with one line naming both counts (exit 1).
+TEST_F(BrokerFaultTest, WithTheChangelogEveryOutputTopicNeedsAPartitionPerInputPartition) {
+  constexpr int kWide = 2 * kPartitions;
+  ASSERT_TRUE(cluster_->create_topic("wide.events", kWide));
+  ASSERT_TRUE(cluster_->create_topic("wide.changelog", kWide));
+  ASSERT_TRUE(cluster_->create_topic("narrow.changelog", kPartitions));
+  auto refused = [&](const std::string& changelog_topic) {
+    write_config(fmt::format("changelog = true\n[kafka.topics]\nevents = \"wide.events\"\nchangelog = \"{}\"\n",
+                             changelog_topic));
+    return run_to_end({kDaemon, "--config", (dir_ / "paydist.toml").string()}, dir_ / ("run-" + changelog_topic), 60s);
+  };
+  const testing::Finished narrow = refused("narrow.changelog");
+  EXPECT_EQ(narrow.status, 1) << narrow.err;
+  EXPECT_NE(narrow.err.find(fmt::format("the state changelog narrow.changelog has {} partitions and the input topic "
+                                        "wide.events has {}",
+                                        kPartitions, kWide)),
+            std::string::npos)
+      << narrow.err;
+  const testing::Finished outputs = refused("wide.changelog");
+  EXPECT_EQ(outputs.status, 1) << outputs.err;
+  EXPECT_NE(outputs.err.find(fmt::format("wlm.activities has {} partitions and the input topic wide.events has {}: with "
+                                         "[kafka] changelog each output goes to the partition of the input",
+                                         kPartitions, kWide)),
+            std::string::npos)
+      << outputs.err;
+}
+
 TEST_F(BrokerFaultTest, BrokerDownAndUpUnderLoadLosesNothingAndPublishesNothingTwice) {
   const fs::path events = generate(1500, 40, 61);
   allow_mock_resend_copies_ = true;  // see its comment in daemon_fixture.h

@@ -215,6 +215,29 @@ listen = "127.0.0.1:0"
   // and holds. Rejects differ only in `source` (file:line against topic/partition/offset).
   // `inspect_every`: one account in this many is compared through `paydist inspect` (two
   // processes each).
+  // With [kafka] changelog: the outputs in partition p of the three output topics are those of
+  // input partition p, numbered (paydist-partition-seq) 1 to N with no gap and none twice, in
+  // order within each topic, whichever instances made them.
+  void expect_outputs_numbered_per_partition() {
+    std::map<std::int32_t, std::vector<std::uint64_t>> seqs;
+    for (const char* topic : {"wlm.activities", "paydist.distributions", "paydist.rejects"}) {
+      std::map<std::int32_t, std::uint64_t> last;
+      for (const testing::PublishedOutput& o : published(topic)) {
+        ASSERT_FALSE(o.partition_seq.empty()) << topic << " offset " << o.offset << ": no paydist-partition-seq";
+        const std::uint64_t seq = std::stoull(o.partition_seq);
+        EXPECT_GT(seq, last[o.partition]) << topic << "/" << o.partition << " offset " << o.offset << ": out of order";
+        last[o.partition] = seq;
+        seqs[o.partition].push_back(seq);
+      }
+    }
+    EXPECT_EQ(seqs.size(), static_cast<std::size_t>(kPartitions));
+    for (auto& [partition, numbers] : seqs) {
+      std::sort(numbers.begin(), numbers.end());
+      for (std::size_t i = 0; i < numbers.size(); ++i)
+        ASSERT_EQ(numbers[i], i + 1) << "partition " << partition << ": a gap or a number twice";
+    }
+  }
+
   void expect_same_as_replay(const fs::path& events) {
     const fs::path state = dir_ / "replay-state", out = dir_ / "replay-out";
     const testing::Finished r =

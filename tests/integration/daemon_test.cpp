@@ -147,6 +147,7 @@ TEST_F(DaemonTest, AnInstanceWithNoStateRestoresItsPartitionsFromTheChangelogAnd
   // B resumed where A stopped, not from the beginning.
   EXPECT_EQ(daemon_.err().find("from offset beginning"), std::string::npos) << daemon_.err();
   expect_same_as_replay(events);
+  expect_outputs_numbered_per_partition();
 }
 
 // A partition comes back to an instance whose copy of it is behind: A applies the first third
@@ -178,6 +179,7 @@ TEST_F(DaemonTest, AnInstanceWhoseCopyIsBehindCatchesUpFromTheChangelog) {
             << daemon_.err();
       EXPECT_EQ(metric(metrics(), "paydist_partitions_restored_total"), kPartitions);
       expect_same_as_replay(events);
+      expect_outputs_numbered_per_partition();
     }
     EXPECT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
   }
@@ -226,6 +228,7 @@ TEST_F(DaemonTest, ARestoreLeavesOutTheRowsOfACommitWhoseWriterStoppedHalfway) {
   EXPECT_NE(daemon_.err().find("partition 0: the last 5000 rows of " + kChangelogTopic), std::string::npos) << daemon_.err();
   ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
   expect_same_as_replay(events);
+  expect_outputs_numbered_per_partition();
 }
 
 // A changelog partition whose oldest records were deleted (cleanup.policy=delete; here the

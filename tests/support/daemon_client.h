@@ -173,6 +173,7 @@ struct PublishedOutput {
   std::string seq;
   std::int32_t partition = 0;
   std::int64_t offset = 0;
+  std::string partition_seq;  // paydist-partition-seq ([kafka] changelog), "" when missing
 };
 
 struct TopicContents {
@@ -203,6 +204,7 @@ inline TopicContents read_output_topic(const std::string& bootstrap, const std::
     for (const kafka::Header& h : (*polled)->headers) {
       if (h.name == "paydist-state") out.state = h.value;
       if (h.name == "paydist-seq") out.seq = h.value;
+      if (h.name == "paydist-partition-seq") out.partition_seq = h.value;
     }
     contents.messages.push_back(std::move(out));
   }
