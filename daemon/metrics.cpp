@@ -49,6 +49,9 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
 
   header(out, "paydist_outputs_total", "counter", "Outputs acknowledged by the broker, by topic.");
   for (const auto& [topic, count] : m.outputs_delivered) fmt::format_to(to, "paydist_outputs_total{{topic=\"{}\"}} {}\n", topic, count);
+  header(out, "paydist_outputs_already_published_total", "counter",
+         "Outputs not published again: their partition held them already, from the partition's previous owner.");
+  fmt::format_to(to, "paydist_outputs_already_published_total {}\n", m.outputs_already_published);
 
   header(out, "paydist_restored_rows_total", "counter",
          "State rows imported from the state changelog, by input partition ([kafka] changelog).");

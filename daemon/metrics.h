@@ -32,6 +32,9 @@ struct Metrics {
   std::map<std::string, std::array<std::uint64_t, 3>> messages_in;
   // Outputs the broker acknowledged, by topic.
   std::map<std::string, std::uint64_t> outputs_delivered;
+  // [kafka] changelog: outputs not published because their partition already held them
+  // (another instance published them before its changelog caught up).
+  std::uint64_t outputs_already_published = 0;
   Histogram batch_messages{{1, 10, 100, 1'000, 10'000, 100'000}};
   Histogram commit_seconds{{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
   std::uint64_t commits = 0;

@@ -114,6 +114,11 @@ struct Service::Impl {
   // Publishing: outputs handed to the producer and not yet acknowledged (seq -> topic).
   std::map<std::uint64_t, OutputTopic> in_flight;
   std::uint64_t last_published_seq = 0;    // highest seq handed to the producer
+  // [kafka] changelog: per (output topic, input partition), the highest paydist-partition-seq
+  // that partition of the output topic held when the input partition was assigned here. An
+  // output numbered no higher was published already (by the instance that owned the
+  // partition before, whose changelog stopped short of it) and is not published again.
+  std::map<std::pair<std::size_t, TimelineId>, std::uint64_t> published_partition_seqs;
   // Committed with the monitoring offsets (`paydist partitions` shows it): host, pid, state.
   std::string owner_name;
   std::uint64_t acknowledged_in_state = 0; // highest seq the state no longer holds
@@ -200,6 +205,9 @@ struct Service::Impl {
   Status connect();
   Status recover_outbox();
   Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last_published_seqs();
+  Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> last_messages(
+      const std::vector<kafka::TopicPartition>& tps);
+  Status note_published_partition_seqs(std::int32_t partition);
   Status join_group();
   std::int32_t output_partition(OutputTopic topic, std::string_view key, TimelineId timeline) const;
   Status produce(const QueuedOutput& output);
@@ -325,24 +333,20 @@ Status Service::Impl::connect() {
   return Ok{};
 }
 
-// The seq of the last message in every non-empty output partition.
-Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::last_published_seqs() {
+// The last message of each of `tps` that holds any.
+Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> Service::Impl::last_messages(
+    const std::vector<kafka::TopicPartition>& tps) {
   kafka::ClientOptions options = client_options();
   options.client_id = "paydistd-recovery";
   Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
   if (!reader) return Error{reader.error()};
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
-  std::map<kafka::TopicPartition, int> topic_of;
-  for (std::size_t t = 0; t < output_names.size(); ++t)
-    for (std::int32_t p = 0; p < output_partitions[t]; ++p) {
-      const kafka::TopicPartition tp{output_names[t], p};
-      Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
-      if (!marks) return Error{marks.error()};
-      if (marks->high <= marks->low) continue;
-      from.emplace_back(tp, marks->high - 1);
-      topic_of[tp] = static_cast<int>(t);
-    }
-  std::map<std::pair<int, std::int32_t>, std::uint64_t> last;
+  for (const kafka::TopicPartition& tp : tps) {
+    Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
+    if (!marks) return Error{marks.error()};
+    if (marks->high > marks->low) from.emplace_back(tp, marks->high - 1);
+  }
+  std::map<kafka::TopicPartition, kafka::ConsumedMessage> last;
   if (from.empty()) return last;
   if (Status s = (*reader)->assign(from); !s) return Error{s.error()};
   const auto deadline = Clock::now() + kTailReadTimeout;
@@ -351,18 +355,52 @@ Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::las
     Result<std::optional<kafka::ConsumedMessage>> polled = (*reader)->poll(std::chrono::milliseconds{100});
     if (!polled) return Error{polled.error()};
     if (!*polled) continue;
-    const kafka::ConsumedMessage& m = **polled;
+    last.insert_or_assign(kafka::TopicPartition{(*polled)->topic, (*polled)->partition}, std::move(**polled));
+  }
+  return last;
+}
+
+// The seq of the last message in every non-empty output partition.
+Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::last_published_seqs() {
+  std::vector<kafka::TopicPartition> tps;
+  for (std::size_t t = 0; t < output_names.size(); ++t)
+    for (std::int32_t p = 0; p < output_partitions[t]; ++p) tps.push_back({output_names[t], p});
+  Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> messages = last_messages(tps);
+  if (!messages) return Error{messages.error()};
+  std::map<std::pair<int, std::int32_t>, std::uint64_t> last;
+  for (const auto& [tp, m] : *messages) {
     std::optional<std::uint64_t> seq;
     bool ours = false;
     for (const kafka::Header& h : m.headers) {
       if (h.name == kSeqHeader) seq = parse_seq(h.value);
       if (h.name == kStateHeader) ours = h.value == store->state_id();
     }
+    const auto t = std::find(output_names.begin(), output_names.end(), tp.topic) - output_names.begin();
     // A message this state did not write bounds nothing: none of this state's outputs came
     // after it (one writer per output partition at a time).
-    last[{topic_of[{m.topic, m.partition}], m.partition}] = ours ? seq.value_or(0) : 0;
+    last[{static_cast<int>(t), tp.partition}] = ours ? seq.value_or(0) : 0;
   }
   return last;
+}
+
+// [kafka] changelog, input partition `partition` assigned: notes the last paydist-partition-seq
+// in partition `partition` of each output topic, whoever wrote it (published_partition_seqs).
+Status Service::Impl::note_published_partition_seqs(std::int32_t partition) {
+  std::vector<kafka::TopicPartition> tps;
+  for (std::size_t t = 0; t < output_names.size(); ++t)
+    if (output_index(OutputTopic::state_changelog) != t) tps.push_back({output_names[t], partition});
+  Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> messages = last_messages(tps);
+  if (!messages) return Error{messages.error()};
+  for (const kafka::TopicPartition& tp : tps) {
+    const auto t = static_cast<std::size_t>(std::find(output_names.begin(), output_names.end(), tp.topic) -
+                                            output_names.begin());
+    std::uint64_t seq = 0;
+    if (const auto it = messages->find(tp); it != messages->end())
+      for (const kafka::Header& h : it->second.headers)
+        if (h.name == kPartitionSeqHeader) seq = parse_seq(h.value).value_or(0);
+    published_partition_seqs[{t, static_cast<TimelineId>(partition)}] = seq;
+  }
+  return Ok{};
 }
 
 // Rule 3 above: murmur2 of the account, or partition 0 for an output with none. With
@@ -378,6 +416,14 @@ std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view
 }
 
 Status Service::Impl::produce(const QueuedOutput& output) {
+  if (output.partition_seq > 0) {
+    const auto it = published_partition_seqs.find({output_index(output.topic), output.timeline});
+    if (it != published_partition_seqs.end() && output.partition_seq <= it->second) {
+      ++metrics.outputs_already_published;
+      last_published_seq = std::max(last_published_seq, output.seq);
+      return Ok{};
+    }
+  }
   kafka::OutgoingMessage message{.topic = output_names[output_index(output.topic)], .key = output.key,
                                  .value = output.json};
   message.null_value = output.topic == OutputTopic::state_changelog_deleted;  // a tombstone
@@ -447,10 +493,13 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
     // [kafka] changelog: a partition this state holds nothing of is rebuilt from its
     // changelog partition first (another instance may have owned it), then resumed from the
     // offset the restored state holds.
-    if (config.kafka.changelog && tp.topic == input_topics.front())
+    if (config.kafka.changelog && tp.topic == input_topics.front()) {
       if (Status s = catch_up_from_changelog(tp.partition); !s && delivery_failure.empty())
         delivery_failure = fmt::format("restoring partition {} from {}: {}", tp.partition,
                                        config.kafka.changelog_topic, s.error());
+      if (Status s = note_published_partition_seqs(tp.partition); !s && delivery_failure.empty())
+        delivery_failure = fmt::format("partition {}: reading back the last outputs: {}", tp.partition, s.error());
+    }
     const std::optional<std::int64_t> stored = store->read_input_offset({tp.topic, tp.partition});
     // Nothing stored: from the beginning (RD_KAFKA_OFFSET_BEGINNING).
     out.emplace_back(tp, stored.value_or(-2));

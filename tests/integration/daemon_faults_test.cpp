@@ -194,6 +194,56 @@ TEST_F(BrokerFaultTest, WithTheChangelogEveryOutputTopicNeedsAPartitionPerInputP
       << outputs.err;
 }
 
+// An instance whose changelog records never reached the broker while its outputs did (it
+// died between the two): the next owner of its partitions restores them from where the
+// changelog stops and applies those messages again, and must not publish their outputs a
+// second time. Here instance A applies the first half of a stream with its changelog on the
+// group's changelog topic, then the second half with its changelog elsewhere; B, with a new
+// state, restores from the group's topic (the first half only) and applies the second half
+// again: every one of its outputs is numbered no higher than what A published in the same
+// partition, and none is published. Together: exactly replay's outputs, numbered 1 to N per
+// partition, none twice.
+TEST_F(BrokerFaultTest, TheNextOwnerPublishesNothingItsPredecessorPublishedBeyondItsChangelog) {
+  ASSERT_TRUE(cluster_->create_topic(kChangelogTopic, kPartitions));
+  ASSERT_TRUE(cluster_->create_topic("changelog.elsewhere", kPartitions));
+  const fs::path events = generate(60, 40, 41);
+  const std::vector<std::string> lines = split_lines(read_text(events));
+  ASSERT_GT(lines.size(), 200u);
+  const fs::path first = dir_ / "first.jsonl", second = dir_ / "second.jsonl";
+  {
+    std::ofstream a{first}, b{second};
+    for (std::size_t i = 0; i < lines.size(); ++i) (i < lines.size() / 2 ? a : b) << lines[i] << "\n";
+  }
+  write_config("changelog = true\n", "state-a");
+  start_daemon();
+  feed(first);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  write_config("changelog = true\n[kafka.topics]\nchangelog = \"changelog.elsewhere\"\n", "state-a");
+  start_daemon();
+  feed(second);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  const std::size_t published_by_a = published("wlm.activities").size() + published("paydist.distributions").size() +
+                                     published("paydist.rejects").size();
+
+  write_config("changelog = true\n", "state-b");
+  start_daemon();
+  ASSERT_TRUE(wait_assigned()) << daemon_.err();
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  const std::string m = metrics();
+  EXPECT_EQ(metric(m, "paydist_partitions_restored_total"), kPartitions) << m;
+  EXPECT_GT(metric(m, "paydist_outputs_already_published_total"), 0) << m;
+  for (const char* topic : {"wlm.activities", "paydist.distributions", "paydist.rejects"})
+    EXPECT_LE(metric(m, fmt::format("paydist_outputs_total{{topic=\"{}\"}}", topic)), 0) << topic << ": " << m;
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  EXPECT_EQ(published("wlm.activities").size() + published("paydist.distributions").size() +
+                published("paydist.rejects").size(),
+            published_by_a);
+  expect_same_as_replay(events);
+  expect_outputs_numbered_per_partition();
+}
+
 TEST_F(BrokerFaultTest, BrokerDownAndUpUnderLoadLosesNothingAndPublishesNothingTwice) {
   const fs::path events = generate(1500, 40, 61);
   allow_mock_resend_copies_ = true;  // see its comment in daemon_fixture.h
