@@ -749,12 +749,13 @@ std::optional<std::uint64_t> StateStore::read_output_file_length(const std::stri
   return read_be(*bytes);
 }
 
-std::vector<PendingOutput> StateStore::read_outbox(std::size_t max_entries) {
+std::vector<PendingOutput> StateStore::read_outbox(std::size_t max_entries, std::uint64_t after_seq) {
   std::vector<PendingOutput> out;
   ReadTxn txn{*impl_};
   Cursor cursor{txn.get(), impl_->outbox};
-  MDB_val key{}, value{};
-  for (MDB_cursor_op op = MDB_FIRST; out.size() < max_entries; op = MDB_NEXT) {
+  const std::string from = be64(after_seq + 1);
+  MDB_val key = to_val(from), value{};
+  for (MDB_cursor_op op = after_seq == 0 ? MDB_FIRST : MDB_SET_RANGE; out.size() < max_entries; op = MDB_NEXT) {
     if (!step(cursor.get(), impl_->outbox, op, key, value)) break;
     out.push_back(decoded_or_fatal(decode_pending_output(to_view(value)), impl_->outbox, to_view(key)));
   }
@@ -921,6 +922,81 @@ Status StateStore::replace_state_id() {
   if (int rc = txn.commit(); rc != 0) return store.commit_error(WriteFailure{rc, nullptr, ""});
   store.unsynced = false;
   return Ok{};
+}
+
+Result<std::uint64_t> StateStore::drop_timeline(TimelineId timeline) {
+  PAYDIST_INVARIANT(!impl_->read_only);
+  if (Status s = wait_for_commits(); !s) return Error{s.error()};
+  Impl& store = *impl_;
+  const Impl::HeldWriter writer{store};
+  Txn txn = store.begin_write();
+  MDB_txn* t = txn.get();
+  auto fail = [&](const Db& db, std::string_view key, int rc) {
+    return Error{fmt::format("state store {}: dropping timeline {}: database '{}' key \"{}\": {}", store.dir.string(),
+                             timeline, db.name, printable(key), mdb_strerror(rc))};
+  };
+  // Each cursor walk deletes what belongs to the timeline; after a delete, MDB_NEXT reads the
+  // entry that took the deleted one's place (LMDB does not move the cursor again).
+  auto sweep = [&](const Db& db, std::string_view from, const std::function<int(std::string_view, std::string_view)>& verdict)
+      -> std::optional<Error> {
+    Cursor c{t, db};
+    MDB_val key = to_val(from), value{};
+    int rc = mdb_cursor_get(c.get(), &key, &value, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+    while (rc == 0) {
+      const int decision = verdict(to_view(key), to_view(value));  // 1 delete, 0 keep, -1 stop
+      if (decision < 0) break;
+      if (decision > 0) {
+        if (int d = mdb_cursor_del(c.get(), 0); d != 0) return fail(db, to_view(key), d);
+        rc = mdb_cursor_get(c.get(), &key, &value, MDB_NEXT);
+        continue;
+      }
+      rc = mdb_cursor_get(c.get(), &key, &value, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return fail(db, to_view(key), rc);
+    return std::nullopt;
+  };
+  std::unordered_set<std::string> accounts;
+  if (auto e = sweep(store.accounts, {}, [&](std::string_view key, std::string_view value) {
+        if (decoded_or_fatal(decode_account(value), store.accounts, key).timeline != timeline) return 0;
+        accounts.emplace(key);
+        return 1;
+      }))
+    return *e;
+  for (const std::string& id : accounts) {
+    std::string prefix = id;
+    prefix += '\0';
+    if (auto e = sweep(store.history, prefix, [&](std::string_view key, std::string_view) {
+          return key.substr(0, prefix.size()) == prefix ? 1 : -1;
+        }))
+      return *e;
+  }
+  if (auto e = sweep(store.events, {}, [&](std::string_view key, std::string_view) {
+        std::optional<EventKeyParts> parts = parse_event_key(key);
+        if (!parts) fatal(store.events, key, "not an event key");
+        return (parts->account_id ? accounts.contains(std::string{*parts->account_id}) : parts->timeline == timeline) ? 1 : 0;
+      }))
+    return *e;
+  const std::string deadlines_prefix = be32(timeline);
+  if (auto e = sweep(store.deadlines, deadlines_prefix, [&](std::string_view key, std::string_view) {
+        return key.substr(0, deadlines_prefix.size()) == deadlines_prefix ? 1 : -1;
+      }))
+    return *e;
+  if (auto e = sweep(store.offsets, {}, [&](std::string_view key, std::string_view) {
+        std::optional<InputPartition> partition = parse_offset_key(key);
+        if (!partition) fatal(store.offsets, key, "not an offsets key");
+        return partition->partition >= 0 && static_cast<TimelineId>(partition->partition) == timeline ? 1 : 0;
+      }))
+    return *e;
+  for (const auto& [db, key] : {std::pair<const Db*, std::string>{&store.timelines, be32(timeline)},
+                                {&store.meta, changelog_position_key(timeline)},
+                                {&store.meta, partition_output_seq_key(timeline)}}) {
+    MDB_val kv = to_val(key);
+    if (int rc = mdb_del(t, db->dbi, &kv, nullptr); rc != 0 && rc != MDB_NOTFOUND) return fail(*db, key, rc);
+  }
+  store.set_durability(Durability::synced);
+  if (int rc = txn.commit(); rc != 0) return Error{store.commit_error(WriteFailure{rc, nullptr, ""}).error()};
+  store.unsynced = false;
+  return static_cast<std::uint64_t>(accounts.size());
 }
 
 void state_layout::RawAccess::read(StateStore& store, const std::function<void(const RawTables&)>& read) {

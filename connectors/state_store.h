@@ -169,11 +169,17 @@ class StateStore {
   std::optional<std::int64_t> read_changelog_position(TimelineId timeline);
   // The PendingOutput::partition_seq the timeline's next output gets (1 before any).
   std::uint64_t read_partition_output_seq(TimelineId timeline);
+  // Deletes everything of `timeline` (its accounts with their history and accepted events,
+  // its business_date events, deadline index, record, input offsets, changelog position and
+  // output count) in one synced commit, as if it had never been here; the outbox is left as
+  // it is. Says how many accounts went. For a partition whose copy here can no longer be
+  // trusted: it is restored from the changelog when assigned again.
+  Result<std::uint64_t> drop_timeline(TimelineId timeline);
   // A random id drawn when the state was created (32 hex digits): tells this state's outputs
   // from another state's on the same topics. Empty for a read-only store of a state that has
   // none yet.
   const std::string& state_id() const;
-  std::vector<PendingOutput> read_outbox(std::size_t max_entries);
+  std::vector<PendingOutput> read_outbox(std::size_t max_entries, std::uint64_t after_seq = 0);
   // Visits every account (for verify and benchmarks), in key order, in one read
   // transaction. `visit` must not call back into the store.
   void for_each_account(const std::function<void(const Account&)>& visit);

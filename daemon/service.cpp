@@ -119,6 +119,13 @@ struct Service::Impl {
   // output numbered no higher was published already (by the instance that owned the
   // partition before, whose changelog stopped short of it) and is not published again.
   std::map<std::pair<std::size_t, TimelineId>, std::uint64_t> published_partition_seqs;
+  // [kafka] changelog: the changelog records of committed batches, held until every output of
+  // their batch is acknowledged, so that the changelog never holds a commit some output of
+  // which may be missing from the output topics (a next owner restores past that commit and
+  // never makes the output again). Per batch: the seq of its last output (0: none) and how
+  // many of its records wait.
+  std::deque<PendingOutput> changelog_waiting;
+  std::deque<std::pair<std::uint64_t, std::size_t>> changelog_batches;
   // Committed with the monitoring offsets (`paydist partitions` shows it): host, pid, state.
   std::string owner_name;
   std::uint64_t acknowledged_in_state = 0; // highest seq the state no longer holds
@@ -199,11 +206,18 @@ struct Service::Impl {
   }
 
   std::uint64_t acknowledged_through() const {
-    return in_flight.empty() ? last_published_seq : in_flight.begin()->first - 1;
+    const std::uint64_t through = in_flight.empty() ? last_published_seq : in_flight.begin()->first - 1;
+    return changelog_waiting.empty() ? through : std::min(through, changelog_waiting.front().seq - 1);
   }
+  // Outputs not yet acknowledged by the broker: handed to the producer, or waiting.
+  std::size_t unacknowledged() const { return in_flight.size() + changelog_waiting.size(); }
+  static bool is_changelog(OutputTopic topic) { return output_index(topic) == output_index(OutputTopic::state_changelog); }
+  Status release_changelog();
+  Status flush_published(std::chrono::milliseconds timeout);
 
   Status connect();
   Status recover_outbox();
+  Status drop_unpublished();
   Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last_published_seqs();
   Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> last_messages(
       const std::vector<kafka::TopicPartition>& tps);
@@ -443,29 +457,70 @@ Status Service::Impl::produce(const QueuedOutput& output) {
 Status Service::Impl::recover_outbox() {
   std::vector<PendingOutput> pending = store->read_outbox(kRecoveryChunk);
   if (pending.empty()) return Ok{};
+  if (config.kafka.changelog) return drop_unpublished();
   Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last = last_published_seqs();
   if (!last) return Error{last.error()};
   std::uint64_t republished = 0, skipped = 0;
   while (!pending.empty()) {
-    for (const PendingOutput& o : pending) {
-      auto it = last->find({static_cast<int>(output_index(o.topic)), output_partition(o.topic, o.key, o.timeline)});
-      if (it != last->end() && o.seq <= it->second) {
-        ++skipped;
-        last_published_seq = std::max(last_published_seq, o.seq);
-        continue;
+    // The outputs first, then the changelog records (held until the outputs before them are
+    // acknowledged, as in finish_commit): a commit's records follow its outputs in seq order.
+    for (const bool changelog : {false, true}) {
+      for (const PendingOutput& o : pending) {
+        if (is_changelog(o.topic) != changelog) continue;
+        auto it = last->find({static_cast<int>(output_index(o.topic)), output_partition(o.topic, o.key, o.timeline)});
+        if (it != last->end() && o.seq <= it->second) {
+          ++skipped;
+          last_published_seq = std::max(last_published_seq, o.seq);
+          continue;
+        }
+        if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json, o.timeline, o.partition_seq}); !s) return s;
+        PAYDIST_FAULT_POINT("recover:after-produce");
+        ++republished;
       }
-      if (Status s = produce(QueuedOutput{o.seq, o.topic, o.key, o.json, o.timeline, o.partition_seq}); !s) return s;
-      PAYDIST_FAULT_POINT("recover:after-produce");
-      ++republished;
+      // Wait until these are acknowledged.
+      if (Status s = producer->flush(kTailReadTimeout); !s)
+        return Error{fmt::format("republishing the outbox: {}", s.error())};
+      if (!delivery_failure.empty()) return Error{fmt::format("republishing the outbox: {}", delivery_failure)};
     }
-    // Wait until this chunk is acknowledged, then drop it from the outbox.
-    if (Status s = producer->flush(kTailReadTimeout); !s) return Error{fmt::format("republishing the outbox: {}", s.error())};
-    if (!delivery_failure.empty()) return Error{fmt::format("republishing the outbox: {}", delivery_failure)};
     if (Status s = store->acknowledge_outbox(pending.back().seq, {}); !s) return s;
     acknowledged_in_state = pending.back().seq;
     pending = store->read_outbox(kRecoveryChunk);
   }
   log.info(fmt::format("outbox recovered: {} output(s) republished, {} already on their topics", republished, skipped));
+  return Ok{};
+}
+
+// [kafka] changelog, at start with outputs in the outbox: this instance does not know yet
+// which partitions it will own, and another instance may have taken some of them over and be
+// applying the same messages: republishing could publish an output twice, or append this
+// state's older changelog records after the new owner's. So the entries are dropped, and
+// with them this state's copy of every partition they came from, which is restored from the
+// changelog when assigned here again. Nothing is lost: a commit's changelog records leave
+// only after all its outputs are acknowledged, so a commit some output of which is not on
+// its topic is not in the changelog either, and whoever owns the partition next applies its
+// messages again (and publishes only what is missing: published_partition_seqs).
+Status Service::Impl::drop_unpublished() {
+  std::set<TimelineId> timelines;
+  std::uint64_t last = 0, entries = 0;
+  for (std::vector<PendingOutput> chunk = store->read_outbox(kRecoveryChunk); !chunk.empty();
+       chunk = store->read_outbox(kRecoveryChunk, last)) {
+    for (const PendingOutput& o : chunk) timelines.insert(o.timeline);
+    last = chunk.back().seq;
+    entries += chunk.size();
+  }
+  for (const TimelineId t : timelines) {
+    Result<std::uint64_t> dropped = store->drop_timeline(t);
+    if (!dropped) return Error{dropped.error()};
+    log.warn(fmt::format("partition {}: the outbox held outputs of it not known to be published: this state's copy of "
+                         "it ({} accounts) is dropped, to be restored from {} when assigned",
+                         t, *dropped, config.kafka.changelog_topic));
+  }
+  PAYDIST_FAULT_POINT("recover:after-drop");
+  if (Status s = store->acknowledge_outbox(last, {}); !s) return s;
+  acknowledged_in_state = last;
+  last_published_seq = std::max(last_published_seq, last);
+  log.info(fmt::format("outbox recovered: {} entries of {} partition(s) dropped, not republished", entries,
+                       timelines.size()));
   return Ok{};
 }
 
@@ -533,10 +588,9 @@ Status Service::Impl::catch_up_from_changelog(std::int32_t partition) {
     // This state's own records must all be in the changelog first: importing its older rows
     // over its newer state would take it back (the import ends on each key's last record,
     // which is then this state's own newest, or a later owner's).
-    if (Status s = producer->flush(kRestoreFlushTimeout); !s) return s;
+    if (Status s = flush_published(kRestoreFlushTimeout); !s) return s;
     for (const auto& [seq, topic] : in_flight)
-      if (output_index(topic) == output_index(OutputTopic::state_changelog))
-        return Error{fmt::format("changelog record seq {} of this state is not delivered yet", seq)};
+      if (is_changelog(topic)) return Error{fmt::format("changelog record seq {} of this state is not delivered yet", seq)};
     position = store->read_changelog_position(static_cast<TimelineId>(partition));
   }
   kafka::ClientOptions options = client_options();
@@ -700,6 +754,11 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
   if (batch)
     if (Status s = commit_batch(); !s && delivery_failure.empty()) delivery_failure = s.error();
   if (Status s = finish_commit(true); !s && delivery_failure.empty()) delivery_failure = s.error();
+  // With the changelog, the next owner reads the last outputs and the changelog as they are
+  // when it gets the partitions: everything this instance made of them goes out first.
+  if (config.kafka.changelog)
+    if (Status s = flush_published(kRestoreFlushTimeout); !s)
+      log.warn(fmt::format("revoked partitions: {}; the next owner may publish some of their outputs again", s.error()));
   for (const kafka::TopicPartition& tp : tps) {
     positions.erase(tp);
     clock_dates.erase(tp);
@@ -1020,10 +1079,52 @@ Status Service::Impl::finish_commit(bool wait) {
   metrics.batch_messages.observe(static_cast<double>(c.messages));
   ++metrics.commits;
   if (c.acknowledged_through > acknowledged_in_state) acknowledged_in_state = c.acknowledged_through;
-  for (const PendingOutput& o : r->outputs)
+  std::uint64_t last_output = 0;
+  std::size_t records = 0;
+  for (PendingOutput& o : r->outputs) {
+    if (is_changelog(o.topic)) {
+      changelog_waiting.push_back(std::move(o));
+      ++records;
+      continue;
+    }
     if (Status p = produce(QueuedOutput{o.seq, o.topic, o.key, o.json, o.timeline, o.partition_seq}); !p) return p;
+    last_output = o.seq;
+  }
+  if (records > 0) changelog_batches.emplace_back(last_output, records);
+  if (Status p = release_changelog(); !p) return p;
   consumer->commit_for_monitoring(c.monitoring, owner_name);
   return Ok{};
+}
+
+// Hands the waiting changelog records of each batch, oldest first, to the producer once
+// nothing at or below the batch's last output is in flight.
+Status Service::Impl::release_changelog() {
+  while (!changelog_batches.empty()) {
+    const auto [last_output, records] = changelog_batches.front();
+    if (last_output != 0 && !in_flight.empty() && in_flight.begin()->first <= last_output) break;
+    for (std::size_t i = 0; i < records; ++i) {
+      const PendingOutput& o = changelog_waiting.front();
+      if (Status p = produce(QueuedOutput{o.seq, o.topic, o.key, o.json, o.timeline, o.partition_seq}); !p) return p;
+      changelog_waiting.pop_front();
+    }
+    changelog_batches.pop_front();
+    PAYDIST_FAULT_POINT("publish:after-changelog-release");
+  }
+  return Ok{};
+}
+
+// Waits up to `timeout` for every output and changelog record handed over or waiting to be
+// acknowledged by the broker.
+Status Service::Impl::flush_published(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    Status flushed = producer->flush(std::max(left, std::chrono::milliseconds{0}));
+    if (Status p = release_changelog(); !p) return p;
+    if (!delivery_failure.empty()) return Error{delivery_failure};
+    if (changelog_waiting.empty()) return flushed;
+    if (Clock::now() >= deadline) return Error{fmt::format("{} output(s) not acknowledged in time", unacknowledged())};
+  }
 }
 
 Status Service::Impl::acknowledge_if_idle() {
@@ -1044,14 +1145,15 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
   Impl& s = *impl_;
   s.producer->poll(std::chrono::milliseconds{0});
   if (!s.delivery_failure.empty()) return Error{s.delivery_failure};
+  if (Status r = s.release_changelog(); !r) return Error{r.error()};
   if (Status f = s.finish_commit(false); !f) return Error{f.error()};
   // Backpressure, with hysteresis: pause at the bound, resume at half of it.
   const std::size_t bound = s.config.kafka.outbox_messages_max;
-  if (!s.paused && s.in_flight.size() >= bound) {
+  if (!s.paused && s.unacknowledged() >= bound) {
     s.consumer->pause_all();
     s.paused = true;
-    s.log.warn(fmt::format("outbox at {} outputs: consumption paused until the broker takes them", s.in_flight.size()));
-  } else if (s.paused && s.in_flight.size() <= bound / 2) {
+    s.log.warn(fmt::format("outbox at {} outputs: consumption paused until the broker takes them", s.unacknowledged()));
+  } else if (s.paused && s.unacknowledged() <= bound / 2) {
     if (!s.storage_failed) {  // else retry_storage() resumes
       s.consumer->resume_all();
       s.pause_merge_queues();
@@ -1111,7 +1213,7 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
     if (Status c = s.commit_batch(); !c) return c;
   if (Status f = s.finish_commit(true); !f) return f;
   if (s.consumer) s.consumer->close(kLeaveGroupTimeout);  // its revoke handler finds no batch open
-  Status flushed = s.producer->flush(flush_timeout);
+  Status flushed = s.flush_published(flush_timeout);
   s.producer->poll(std::chrono::milliseconds{0});
   // Outputs not acknowledged in the state (a full disk): the next start finds them on their
   // topics and does not publish them again. The changelog positions delivered since the last
@@ -1127,7 +1229,7 @@ Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   }
   if (!flushed)
     s.log.warn(fmt::format("{} output(s) not acknowledged before stopping: they stay in the outbox for the next start",
-                           s.in_flight.size()));
+                           s.unacknowledged()));
   return Ok{};
 }
 
@@ -1156,7 +1258,7 @@ Gauges Service::gauges() {
     g.partitions.push_back(std::move(p));
   }
   // Outputs committed or committing and not yet acknowledged by the broker.
-  g.outbox_depth = s.in_flight.size() + (s.committing ? s.committing->outputs : 0);
+  g.outbox_depth = s.unacknowledged() + (s.committing ? s.committing->outputs : 0);
   g.merge_queued = s.merge_queued;
   g.paused = s.paused || s.storage_failed;
   g.ready = ready();

@@ -310,6 +310,51 @@ TEST_F(StateRowsTest, EachTimelinesOutputsAreNumberedWithoutAGapAcrossCommits) {
   EXPECT_EQ(logged->read_partition_output_seq(kTimelines + 5), 1u) << "a timeline with no output";
 }
 
+// Dropping a timeline takes every row of it and nothing else: its accounts with their
+// history and accepted events, its business date events, deadlines, record, input offset,
+// changelog position and output count; the state still verifies, and the other timelines'
+// rows are as they were.
+TEST_F(StateRowsTest, DroppingATimelineTakesAllOfItAndNothingElse) {
+  auto store = open(root_ / "dropping", StoreOptions{.history_entries_per_account = 2, .changelog = true});
+  apply_all(*store);
+  {
+    auto batch = store->begin(0);
+    batch->set_changelog_position(1, 77);
+    ASSERT_TRUE(batch->commit(Durability::synced));
+  }
+  const auto rows0 = records_of(*store, 0), rows1 = records_of(*store, 1), rows2 = records_of(*store, 2);
+  ASSERT_FALSE(rows1.empty());
+  std::vector<AccountId> of_one;
+  store->for_each_account([&](const Account& a) {
+    if (a.timeline == 1) of_one.push_back(a.id);
+  });
+  ASSERT_FALSE(of_one.empty());
+  const std::uint64_t accounts = store->count_accounts();
+
+  Result<std::uint64_t> dropped = store->drop_timeline(1);
+  ASSERT_TRUE(dropped.ok()) << dropped.error();
+  EXPECT_EQ(*dropped, of_one.size());
+  EXPECT_TRUE(records_of(*store, 1).empty());
+  EXPECT_EQ(records_of(*store, 0), rows0);
+  EXPECT_EQ(records_of(*store, 2), rows2);
+  EXPECT_EQ(store->count_accounts(), accounts - of_one.size());
+  for (const AccountId& id : of_one) {
+    EXPECT_FALSE(store->read_account(id).has_value()) << id.view();
+    EXPECT_TRUE(store->read_history(id).empty()) << id.view();
+  }
+  EXPECT_FALSE(store->read_timeline(1).has_value());
+  EXPECT_FALSE(store->read_input_offset({"events", 1}).has_value());
+  EXPECT_FALSE(store->read_changelog_position(1).has_value());
+  EXPECT_EQ(store->read_partition_output_seq(1), 1u);
+  const VerifyReport report = verify_state(*store, rules_, VerifyLimits{});
+  EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
+
+  // Applied again, timeline 1 comes back exactly as it was.
+  apply(*store, 1);
+  EXPECT_EQ(records_of(*store, 1), rows1);
+  EXPECT_EQ(store->count_accounts(), accounts);
+}
+
 // Each commit ends the rows it gives a timeline with that timeline's commit row, so a reader
 // can tell a whole commit from one cut short: on every timeline the changelog records come in
 // groups of at least one row, each closed by a commit row (key: the timeline), with nothing

@@ -59,7 +59,8 @@ const std::string kChangelogTopic = "paydist.state-changelog";
 // Every fault point the daemon passes (connectors/fault_point.h's PAYDIST_FAULT_POINT uses).
 const std::vector<std::string> kFaultPoints = {
     "commit:before-put",     "commit:after-put",       "commit:after-commit",  "ack:after-put",
-    "ack:after-commit",      "publish:after-produce",  "publish:after-delivery", "recover:after-produce"};
+    "ack:after-commit",      "publish:after-produce",  "publish:after-delivery", "recover:after-produce",
+    "publish:after-changelog-release", "recover:after-drop"};
 
 struct Tally {
   int rounds = 0;
@@ -117,6 +118,7 @@ class Episode {
       feed(parts[static_cast<std::size_t>(round)]);
       kill_once();
       if (::testing::Test::HasFatalFailure()) return;
+      if (changelog()) check_changelog_follows_outputs();
       ++tally_.rounds;
     }
     // A clean daemon finishes the stream.
@@ -311,6 +313,28 @@ listen = "127.0.0.1:0"
         ++tally_.mismatched;
         ADD_FAILURE() << "account " << id << " only in the daemon's state";
       }
+  }
+
+  // With the changelog on, after a kill: a commit reaches the changelog only once its outputs
+  // are on their topics, so every output the changelog's whole commits count in a partition
+  // is there (paydist-partition-seq 1 to that count).
+  void check_changelog_follows_outputs() {
+    const std::vector<std::int64_t> counted = testing::changelog_output_counts(bootstrap_, kChangelogTopic, kPartitions);
+    std::vector<std::int64_t> published(kPartitions, 0);
+    for (const std::string& topic : kOutputTopics) {
+      const testing::TopicContents contents = testing::read_output_topic(bootstrap_, topic, kPartitions);
+      ASSERT_EQ(contents.problem, "") << topic;
+      for (const testing::PublishedOutput& o : contents.messages)
+        if (!o.partition_seq.empty())
+          published[static_cast<std::size_t>(o.partition)] =
+              std::max<std::int64_t>(published[static_cast<std::size_t>(o.partition)], std::stoll(o.partition_seq));
+    }
+    for (int p = 0; p < kPartitions; ++p) {
+      ASSERT_GE(counted[static_cast<std::size_t>(p)], 0) << "changelog partition " << p << " not read";
+      if (counted[static_cast<std::size_t>(p)] > published[static_cast<std::size_t>(p)]) ++tally_.lost;
+      EXPECT_LE(counted[static_cast<std::size_t>(p)], published[static_cast<std::size_t>(p)])
+          << "partition " << p << ": the changelog counts outputs its topics lack";
+    }
   }
 
   // With the changelog on: it alone, imported partition by partition, gives the daemon's state.

@@ -116,9 +116,10 @@ listen = "127.0.0.1:0"
     return events;
   }
 
-  void start_daemon() {
+  // `env`: extra environment, e.g. PAYDIST_FAULT=POINT:N (connectors/fault_point.h).
+  void start_daemon(const std::vector<std::string>& env = {}) {
     daemon_ = Child::spawn({kDaemon, "--config", (dir_ / "paydist.toml").string()},
-                           dir_ / fmt::format("daemon{}", ++starts_));
+                           dir_ / fmt::format("daemon{}", ++starts_), env);
     port_ = 0;
     ASSERT_TRUE(eventually(30s, [&] {
       port_ = testing::http_port_in_log(daemon_.err());

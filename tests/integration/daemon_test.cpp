@@ -231,6 +231,39 @@ TEST_F(DaemonTest, ARestoreLeavesOutTheRowsOfACommitWhoseWriterStoppedHalfway) {
   expect_outputs_numbered_per_partition();
 }
 
+// With the changelog, a restart that finds outputs in the outbox does not republish them: it
+// cannot know yet which partitions it will own. It drops them, and its copy of each partition
+// they came from, and restores those partitions from the changelog when they are assigned.
+// Killed at a fault point right after handing outputs to the producer, again and again: in
+// the end exactly replay's outputs, numbered 1 to N per partition with none twice, and
+// replay's state.
+TEST_F(DaemonTest, WithTheChangelogARestartDropsWhatItHadNotPublishedAndRestoresThosePartitions) {
+  write_config("changelog = true\n");
+  const fs::path events = generate(60, 40, 43);
+  feed(events);
+  int dropped = 0;
+  for (int kill = 1; kill <= 3; ++kill) {
+    start_daemon({fmt::format("PAYDIST_FAULT=publish:after-produce:{}", 40 * kill)});
+    ASSERT_TRUE(eventually(60s, [&] { return daemon_.wait_for(0ms).has_value() || caught_up(); })) << daemon_.err();
+    if (!daemon_.wait_for(0ms)) break;  // applied everything before its fault point
+    ASSERT_NE(daemon_.err().find("paydist fault point"), std::string::npos) << daemon_.err();
+  }
+  start_daemon();
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  for (int i = 1; i <= 4; ++i) {
+    const std::string err = read_text(dir_ / fmt::format("daemon{}.err", i));
+    if (err.find("is dropped, to be restored from " + kChangelogTopic) != std::string::npos) ++dropped;
+  }
+  EXPECT_GE(dropped, 1) << "a restart found outputs in its outbox";
+  expect_same_as_replay(events);
+  expect_outputs_numbered_per_partition();
+  auto state = StateStore::open(state_, StoreOptions{.access = StoreOptions::Access::read_only});
+  ASSERT_TRUE(state.ok()) << state.error();
+  const VerifyReport report = verify_state(**state, Rules{}, VerifyLimits{});
+  EXPECT_TRUE(report.ok()) << (report.violations.empty() ? "" : report.violations.front());
+}
+
 // A changelog partition whose oldest records were deleted (cleanup.policy=delete; here the
 // local broker, which keeps 5 MiB a partition) cannot give a state back: a paydistd that holds
 // no state stops with one line naming the policy, rather than start from part of a state.

@@ -86,6 +86,47 @@ inline RestoredChangelog restore_changelog(const std::string& bootstrap, const s
   return out;
 }
 
+// Per partition of the changelog `topic`: how many outputs of that input partition its last
+// whole commit (the last commit row) counts, from the partition's output count row before it
+// (RowTable::output_seq, the next partition seq). -1 when a partition cannot be read.
+inline std::vector<std::int64_t> changelog_output_counts(const std::string& bootstrap, const std::string& topic,
+                                                         int partitions) {
+  using namespace std::chrono_literals;
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(partitions), -1);
+  auto reader = kafka::Reader::create({.brokers = bootstrap});
+  if (!reader) return counts;
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> from;
+  std::int64_t expected = 0;
+  for (int p = 0; p < partitions; ++p) {
+    auto w = (*reader)->watermarks({topic, p}, 10s);
+    if (!w) return counts;
+    expected += w->high - w->low;
+    from.push_back({{topic, p}, 0});
+    counts[static_cast<std::size_t>(p)] = 0;
+  }
+  if (!(*reader)->assign(from)) return std::vector<std::int64_t>(static_cast<std::size_t>(partitions), -1);
+  std::vector<std::uint64_t> open_next(static_cast<std::size_t>(partitions), 1);
+  std::int64_t read = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 60s; read < expected && std::chrono::steady_clock::now() < deadline;) {
+    auto polled = (*reader)->poll(100ms);
+    if (!polled || !*polled) continue;
+    const kafka::ConsumedMessage& m = **polled;
+    ++read;
+    if (!m.key) continue;
+    auto row = changelog_row(*m.key, m.null_value ? std::nullopt : std::optional<std::string_view>{m.value});
+    if (!row) continue;
+    const auto p = static_cast<std::size_t>(m.partition);
+    if (row->second.table == RowTable::output_seq && row->second.value && row->second.value->size() == 8) {
+      std::uint64_t next = 0;
+      for (unsigned char c : *row->second.value) next = next << 8 | c;
+      open_next[p] = next;
+    }
+    if (row->second.table == RowTable::commit) counts[p] = static_cast<std::int64_t>(open_next[p]) - 1;
+  }
+  if (read < expected) return std::vector<std::int64_t>(static_cast<std::size_t>(partitions), -1);
+  return counts;
+}
+
 // A partition's state as rows (StateStore::for_each_row), to compare two states by.
 inline std::vector<StateRow> rows_of(StateStore& store, int partition) {
   std::vector<StateRow> rows;
