@@ -33,6 +33,7 @@
 #include "tests/support/changelog.h"
 #include "tests/support/daemon_client.h"
 #include "tests/support/process.h"
+#include "tests/support/replay_compare.h"
 
 namespace paydist {
 namespace {
@@ -86,15 +87,6 @@ long missing_from(const std::vector<std::string>& a, const std::vector<std::stri
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(only));
   for (std::size_t i = 0; i < only.size() && i < 3; ++i) ADD_FAILURE() << "only one side has: " << only[i];
   return static_cast<long>(only.size());
-}
-
-// Rejects name their source (file:line against topic/partition/offset): compare without it.
-std::vector<std::string> without_source(std::vector<std::string> lines) {
-  const std::string prefix = R"({"source":")";
-  for (std::string& line : lines)
-    if (line.rfind(prefix, 0) == 0) line = "{" + line.substr(line.find("\",", prefix.size()) + 2);
-  std::sort(lines.begin(), lines.end());
-  return lines;
 }
 
 class Episode {
@@ -264,16 +256,10 @@ listen = "127.0.0.1:0"
         if (!seqs.insert({o.state, o.seq}).second) ++tally_.duplicated;
         got.push_back(o.value);
       }
-      std::vector<std::string> want;
-      for (const std::string& line : split_lines(read_text(out / files.at(topic)))) {
-        // contract 2: a business_date message goes to every partition; a bad one is
-        // rejected once in each.
-        const bool broadcast = line.find(R"(\"type\":\"business_date\")") != std::string::npos;
-        for (int i = 0; i < (broadcast ? kPartitions : 1); ++i) want.push_back(line);
-      }
+      std::vector<std::string> want = testing::replay_outputs_on_topics(read_text(out / files.at(topic)), kPartitions);
       if (topic == "paydist.rejects") {
-        got = without_source(got);
-        want = without_source(want);
+        got = testing::without_source(got);
+        want = testing::without_source(want);
       } else {
         std::sort(got.begin(), got.end());
         std::sort(want.begin(), want.end());
@@ -296,7 +282,7 @@ listen = "127.0.0.1:0"
         run_to_end({kBinary, "inspect", "--state", (dir_ / "state").string(), "accounts"}, dir_ / "inspect-daemon", 60s);
     ASSERT_EQ(want_accounts.status, 0) << want_accounts.err;
     ASSERT_EQ(got_accounts.status, 0) << got_accounts.err;
-    const std::map<std::string, std::string> want = by_account(want_accounts.out), got = by_account(got_accounts.out);
+    const std::map<std::string, std::string> want = testing::by_account(want_accounts.out), got = testing::by_account(got_accounts.out);
     ASSERT_GT(want.size(), 100u);
     for (const auto& [id, line] : want) {
       const auto it = got.find(id);
@@ -353,17 +339,6 @@ listen = "127.0.0.1:0"
       ADD_FAILURE() << "partition " << p << ": the changelog does not give the daemon's state back";
     }
     ++tally_.changelog_episodes;
-  }
-
-  // `inspect accounts` output by account id (each line opens with {"account_id":"ID").
-  static std::map<std::string, std::string> by_account(const std::string& text) {
-    std::map<std::string, std::string> accounts;
-    const std::string prefix = R"({"account_id":")";
-    for (const std::string& line : split_lines(text)) {
-      EXPECT_EQ(line.rfind(prefix, 0), 0u) << line;
-      accounts[line.substr(prefix.size(), line.find('"', prefix.size()) - prefix.size())] = line;
-    }
-    return accounts;
   }
 
   int number_;

@@ -207,13 +207,8 @@ TEST_F(BrokerFaultTest, TheNextOwnerPublishesNothingItsPredecessorPublishedBeyon
   ASSERT_TRUE(cluster_->create_topic(kChangelogTopic, kPartitions));
   ASSERT_TRUE(cluster_->create_topic("changelog.elsewhere", kPartitions));
   const fs::path events = generate(60, 40, 41);
-  const std::vector<std::string> lines = split_lines(read_text(events));
-  ASSERT_GT(lines.size(), 200u);
-  const fs::path first = dir_ / "first.jsonl", second = dir_ / "second.jsonl";
-  {
-    std::ofstream a{first}, b{second};
-    for (std::size_t i = 0; i < lines.size(); ++i) (i < lines.size() / 2 ? a : b) << lines[i] << "\n";
-  }
+  const std::vector<fs::path> halves = split(events, 2, 200);
+  const fs::path &first = halves[0], &second = halves[1];
   write_config("changelog = true\n", "state-a");
   start_daemon();
   feed(first);

@@ -31,6 +31,7 @@
 #include "connectors/kafka.h"
 #include "tests/support/daemon_client.h"
 #include "tests/support/process.h"
+#include "tests/support/replay_compare.h"
 
 namespace paydist::integration {
 
@@ -114,6 +115,20 @@ listen = "127.0.0.1:0"
                                            dir_ / "generate", 60s);
     EXPECT_EQ(g.status, 0) << g.err;
     return events;
+  }
+
+  // The lines of `events` cut into `count` files of about as many lines each, in order
+  // (DIR/part0.jsonl, ...); at least `min_lines` lines in all.
+  std::vector<fs::path> split(const fs::path& events, std::size_t count, std::size_t min_lines) {
+    const std::vector<std::string> lines = split_lines(read_text(events));
+    EXPECT_GT(lines.size(), min_lines);
+    std::vector<fs::path> parts;
+    for (std::size_t k = 0; k < count; ++k) {
+      parts.push_back(dir_ / fmt::format("part{}.jsonl", k));
+      std::ofstream out{parts.back()};
+      for (std::size_t i = lines.size() * k / count; i < lines.size() * (k + 1) / count; ++i) out << lines[i] << "\n";
+    }
+    return parts;
   }
 
   // `env`: extra environment, e.g. PAYDIST_FAULT=POINT:N (connectors/fault_point.h).
@@ -252,22 +267,9 @@ listen = "127.0.0.1:0"
       EXPECT_EQ(got.size(), want.size()) << topic;
       EXPECT_TRUE(got == want) << topic << " differs from replay's " << file;
     }
-    auto without_source = [](std::vector<std::string> lines) {
-      const std::string prefix = R"({"source":")";
-      for (std::string& line : lines)
-        if (line.rfind(prefix, 0) == 0) line = "{" + line.substr(line.find("\",", prefix.size()) + 2);
-      std::sort(lines.begin(), lines.end());
-      return lines;
-    };
-    const std::vector<std::string> got_rejects = without_source(topic_values("paydist.rejects"));
-    // A business_date message goes to every partition (contract 2): a bad one is rejected
-    // once in each.
-    std::vector<std::string> replay_rejects;
-    for (const std::string& line : split_lines(read_text(out / "rejects.jsonl"))) {
-      const bool broadcast = line.find(R"(\"type\":\"business_date\")") != std::string::npos;
-      for (int i = 0; i < (broadcast ? kPartitions : 1); ++i) replay_rejects.push_back(line);
-    }
-    const std::vector<std::string> want_rejects = without_source(replay_rejects);
+    const std::vector<std::string> got_rejects = testing::without_source(topic_values("paydist.rejects"));
+    const std::vector<std::string> want_rejects =
+        testing::without_source(testing::replay_outputs_on_topics(read_text(out / "rejects.jsonl"), kPartitions));
     std::vector<std::string> only_got, only_want;
     std::set_difference(got_rejects.begin(), got_rejects.end(), want_rejects.begin(), want_rejects.end(),
                         std::back_inserter(only_got));

@@ -120,13 +120,8 @@ TEST_F(DaemonTest, TheStateChangelogGivesEachPartitionsStateBack) {
 
 TEST_F(DaemonTest, AnInstanceWithNoStateRestoresItsPartitionsFromTheChangelogAndGoesOn) {
   const fs::path events = generate(60, 40, 29);
-  const std::vector<std::string> lines = split_lines(read_text(events));
-  ASSERT_GT(lines.size(), 200u);
-  const fs::path first = dir_ / "first.jsonl", second = dir_ / "second.jsonl";
-  {
-    std::ofstream a{first}, b{second};
-    for (std::size_t i = 0; i < lines.size(); ++i) (i < lines.size() / 2 ? a : b) << lines[i] << "\n";
-  }
+  const std::vector<fs::path> halves = split(events, 2, 200);
+  const fs::path &first = halves[0], &second = halves[1];
   write_config("changelog = true\n", "state-a");
   start_daemon();
   feed(first);
@@ -158,14 +153,7 @@ TEST_F(DaemonTest, AnInstanceWithNoStateRestoresItsPartitionsFromTheChangelogAnd
 // and A's state is replay's.
 TEST_F(DaemonTest, AnInstanceWhoseCopyIsBehindCatchesUpFromTheChangelog) {
   const fs::path events = generate(80, 40, 31);
-  const std::vector<std::string> lines = split_lines(read_text(events));
-  ASSERT_GT(lines.size(), 300u);
-  std::vector<fs::path> parts;
-  for (int k = 0; k < 3; ++k) {
-    parts.push_back(dir_ / fmt::format("part{}.jsonl", k));
-    std::ofstream out{parts.back()};
-    for (std::size_t i = lines.size() * k / 3; i < lines.size() * (k + 1) / 3; ++i) out << lines[i] << "\n";
-  }
+  const std::vector<fs::path> parts = split(events, 3, 300);
   const char* states[] = {"state-a", "state-b", "state-a"};
   for (int k = 0; k < 3; ++k) {
     write_config("changelog = true\n", states[k]);
@@ -192,13 +180,8 @@ TEST_F(DaemonTest, AnInstanceWhoseCopyIsBehindCatchesUpFromTheChangelog) {
 // the first window the restore looks for the last commit row in.
 TEST_F(DaemonTest, ARestoreLeavesOutTheRowsOfACommitWhoseWriterStoppedHalfway) {
   const fs::path events = generate(60, 40, 37);
-  const std::vector<std::string> lines = split_lines(read_text(events));
-  ASSERT_GT(lines.size(), 200u);
-  const fs::path first = dir_ / "first.jsonl", second = dir_ / "second.jsonl";
-  {
-    std::ofstream a{first}, b{second};
-    for (std::size_t i = 0; i < lines.size(); ++i) (i < lines.size() / 2 ? a : b) << lines[i] << "\n";
-  }
+  const std::vector<fs::path> halves = split(events, 2, 200);
+  const fs::path &first = halves[0], &second = halves[1];
   write_config("changelog = true\n", "state-a");
   start_daemon();
   feed(first);

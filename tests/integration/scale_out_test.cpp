@@ -26,6 +26,7 @@
 #include "connectors/kafka.h"
 #include "tests/support/daemon_client.h"
 #include "tests/support/process.h"
+#include "tests/support/replay_compare.h"
 
 namespace paydist::integration {
 namespace {
@@ -43,28 +44,6 @@ const std::string kDaemon = PAYDISTD_BINARY;
 constexpr int kWide = 16;
 const std::string kChangelog = "paydist.state-changelog";
 const std::vector<std::string> kOutputs = {"wlm.activities", "paydist.distributions", "paydist.rejects"};
-
-// Rejects name their source (file:line against topic/partition/offset): compared without it.
-std::vector<std::string> without_source(std::vector<std::string> lines) {
-  const std::string prefix = R"({"source":")";
-  for (std::string& line : lines)
-    if (line.rfind(prefix, 0) == 0) line = "{" + line.substr(line.find("\",", prefix.size()) + 2);
-  std::sort(lines.begin(), lines.end());
-  return lines;
-}
-
-// `paydist inspect accounts` lines by account id.
-std::map<std::string, std::string> by_account(const std::string& text) {
-  std::map<std::string, std::string> out;
-  for (const std::string& line : split_lines(text)) {
-    const std::string key = R"("account_id":")";
-    const auto at = line.find(key);
-    if (at == std::string::npos) continue;
-    const auto end = line.find('"', at + key.size());
-    out.emplace(line.substr(at + key.size(), end - at - key.size()), line);
-  }
-  return out;
-}
 
 class ScaleOutTest : public ::testing::Test {
  protected:
@@ -261,16 +240,10 @@ TEST_F(ScaleOutTest, ThreeInstancesWithKillsAndAFourthJoiningGiveWhatOneReplayGi
       ASSERT_FALSE(o.partition_seq.empty()) << topic << "/" << o.partition << " offset " << o.offset;
       numbers[o.partition].push_back(std::stoull(o.partition_seq));
     }
-    std::vector<std::string> want;
-    for (const std::string& line : split_lines(read_text(replay_out / files.at(topic)))) {
-      // contract 2: a business_date message goes to every partition; a bad one is rejected
-      // once in each.
-      const bool broadcast = line.find(R"(\"type\":\"business_date\")") != std::string::npos;
-      for (int i = 0; i < (broadcast ? kWide : 1); ++i) want.push_back(line);
-    }
+    std::vector<std::string> want = testing::replay_outputs_on_topics(read_text(replay_out / files.at(topic)), kWide);
     if (topic == "paydist.rejects") {
-      got = without_source(got);
-      want = without_source(want);
+      got = testing::without_source(got);
+      want = testing::without_source(want);
     } else {
       std::sort(got.begin(), got.end());
       std::sort(want.begin(), want.end());
@@ -294,14 +267,14 @@ TEST_F(ScaleOutTest, ThreeInstancesWithKillsAndAFourthJoiningGiveWhatOneReplayGi
   const testing::Finished want_accounts =
       run_to_end({kBinary, "inspect", "--state", replay_state.string(), "accounts"}, dir_ / "inspect-replay", 60s);
   ASSERT_EQ(want_accounts.status, 0) << want_accounts.err;
-  const std::map<std::string, std::string> want = by_account(want_accounts.out);
+  const std::map<std::string, std::string> want = testing::by_account(want_accounts.out);
   ASSERT_GT(want.size(), 200u);
   std::map<std::string, std::string> got;
   for (const auto& [instance, partitions] : owners) {
     const testing::Finished inspected = run_to_end({kBinary, "inspect", "--state", (instance->dir / "state").string(), "accounts"},
                                                    instance->dir / "inspect", 60s);
     ASSERT_EQ(inspected.status, 0) << inspected.err;
-    for (const auto& [id, line] : by_account(inspected.out))
+    for (const auto& [id, line] : testing::by_account(inspected.out))
       if (partitions.contains(kafka::partition_for_key(id, kWide))) got.emplace(id, line);
   }
   EXPECT_EQ(got.size(), want.size());
