@@ -221,7 +221,7 @@ struct Service::Impl {
   Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> last_published_seqs();
   Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> last_messages(
       const std::vector<kafka::TopicPartition>& tps);
-  Status note_published_partition_seqs(std::int32_t partition);
+  Status note_published_partition_seqs(const std::vector<std::int32_t>& partitions);
   Status join_group();
   std::int32_t output_partition(OutputTopic topic, std::string_view key, TimelineId timeline) const;
   Status produce(const QueuedOutput& output);
@@ -397,12 +397,14 @@ Result<std::map<std::pair<int, std::int32_t>, std::uint64_t>> Service::Impl::las
   return last;
 }
 
-// [kafka] changelog, input partition `partition` assigned: notes the last paydist-partition-seq
-// in partition `partition` of each output topic, whoever wrote it (published_partition_seqs).
-Status Service::Impl::note_published_partition_seqs(std::int32_t partition) {
+// [kafka] changelog, input partitions `partitions` assigned: notes the last
+// paydist-partition-seq in each of those partitions of each output topic, whoever wrote it
+// (published_partition_seqs).
+Status Service::Impl::note_published_partition_seqs(const std::vector<std::int32_t>& partitions) {
   std::vector<kafka::TopicPartition> tps;
-  for (std::size_t t = 0; t < output_names.size(); ++t)
-    if (output_index(OutputTopic::state_changelog) != t) tps.push_back({output_names[t], partition});
+  for (const std::int32_t partition : partitions)
+    for (std::size_t t = 0; t < output_names.size(); ++t)
+      if (output_index(OutputTopic::state_changelog) != t) tps.push_back({output_names[t], partition});
   Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> messages = last_messages(tps);
   if (!messages) return Error{messages.error()};
   for (const kafka::TopicPartition& tp : tps) {
@@ -412,7 +414,7 @@ Status Service::Impl::note_published_partition_seqs(std::int32_t partition) {
     if (const auto it = messages->find(tp); it != messages->end())
       for (const kafka::Header& h : it->second.headers)
         if (h.name == kPartitionSeqHeader) seq = parse_seq(h.value).value_or(0);
-    published_partition_seqs[{t, static_cast<TimelineId>(partition)}] = seq;
+    published_partition_seqs[{t, static_cast<TimelineId>(tp.partition)}] = seq;
   }
   return Ok{};
 }
@@ -544,6 +546,7 @@ void Service::Impl::on_delivery(const kafka::Delivery& d) {
 std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start_offsets(
     const std::vector<kafka::TopicPartition>& tps) {
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> out;
+  std::vector<std::int32_t> noting;  // [kafka] changelog: the input partitions just assigned
   for (const kafka::TopicPartition& tp : tps) {
     // [kafka] changelog: a partition this state holds nothing of is rebuilt from its
     // changelog partition first (another instance may have owned it), then resumed from the
@@ -552,8 +555,7 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
       if (Status s = catch_up_from_changelog(tp.partition); !s && delivery_failure.empty())
         delivery_failure = fmt::format("restoring partition {} from {}: {}", tp.partition,
                                        config.kafka.changelog_topic, s.error());
-      if (Status s = note_published_partition_seqs(tp.partition); !s && delivery_failure.empty())
-        delivery_failure = fmt::format("partition {}: reading back the last outputs: {}", tp.partition, s.error());
+      noting.push_back(tp.partition);
     }
     const std::optional<std::int64_t> stored = store->read_input_offset({tp.topic, tp.partition});
     // Nothing stored: from the beginning (RD_KAFKA_OFFSET_BEGINNING).
@@ -567,6 +569,9 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
     log.info(fmt::format("assigned {}/{} from offset {}", tp.topic, tp.partition,
                          stored ? std::to_string(*stored) : std::string{"beginning"}));
   }
+  if (!noting.empty())
+    if (Status s = note_published_partition_seqs(noting); !s && delivery_failure.empty())
+      delivery_failure = fmt::format("reading back the last outputs of the partitions assigned: {}", s.error());
   return out;
 }
 
