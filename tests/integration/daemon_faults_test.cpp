@@ -209,16 +209,9 @@ TEST_F(BrokerFaultTest, TheNextOwnerPublishesNothingItsPredecessorPublishedBeyon
   const fs::path events = generate(60, 40, 41);
   const std::vector<fs::path> halves = split(events, 2, 200);
   const fs::path &first = halves[0], &second = halves[1];
-  write_config("changelog = true\n", "state-a");
-  start_daemon();
-  feed(first);
-  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
-  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
-  write_config("changelog = true\n[kafka.topics]\nchangelog = \"changelog.elsewhere\"\n", "state-a");
-  start_daemon();
-  feed(second);
-  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
-  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  ASSERT_NO_FATAL_FAILURE(apply_and_stop("changelog = true\n", "state-a", first));
+  ASSERT_NO_FATAL_FAILURE(
+      apply_and_stop("changelog = true\n[kafka.topics]\nchangelog = \"changelog.elsewhere\"\n", "state-a", second));
   const std::size_t published_by_a = published("wlm.activities").size() + published("paydist.distributions").size() +
                                      published("paydist.rejects").size();
 

@@ -131,6 +131,16 @@ listen = "127.0.0.1:0"
     return parts;
   }
 
+  // A daemon on state directory `state` with `kafka_keys` (write_config) applies `events`,
+  // fed now, to their end and stops on SIGTERM with status 0.
+  void apply_and_stop(const std::string& kafka_keys, const std::string& state, const fs::path& events) {
+    write_config(kafka_keys, state);
+    start_daemon();
+    feed(events);
+    ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+    ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  }
+
   // `env`: extra environment, e.g. PAYDIST_FAULT=POINT:N (connectors/fault_point.h).
   void start_daemon(const std::vector<std::string>& env = {}) {
     daemon_ = Child::spawn({kDaemon, "--config", (dir_ / "paydist.toml").string()},

@@ -122,11 +122,7 @@ TEST_F(DaemonTest, AnInstanceWithNoStateRestoresItsPartitionsFromTheChangelogAnd
   const fs::path events = generate(60, 40, 29);
   const std::vector<fs::path> halves = split(events, 2, 200);
   const fs::path &first = halves[0], &second = halves[1];
-  write_config("changelog = true\n", "state-a");
-  start_daemon();
-  feed(first);
-  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
-  daemon_.stop(SIGTERM, 30s);
+  ASSERT_NO_FATAL_FAILURE(apply_and_stop("changelog = true\n", "state-a", first));
 
   write_config("changelog = true\n", "state-b");
   start_daemon();
@@ -182,11 +178,7 @@ TEST_F(DaemonTest, ARestoreLeavesOutTheRowsOfACommitWhoseWriterStoppedHalfway) {
   const fs::path events = generate(60, 40, 37);
   const std::vector<fs::path> halves = split(events, 2, 200);
   const fs::path &first = halves[0], &second = halves[1];
-  write_config("changelog = true\n", "state-a");
-  start_daemon();
-  feed(first);
-  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
-  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  ASSERT_NO_FATAL_FAILURE(apply_and_stop("changelog = true\n", "state-a", first));
 
   auto producer = kafka::Producer::create({.brokers = bootstrap_}, kafka::Idempotence::off, [](const kafka::Delivery&) {});
   ASSERT_TRUE(producer.ok()) << producer.error();
