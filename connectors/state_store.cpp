@@ -731,13 +731,22 @@ std::optional<std::int64_t> StateStore::read_changelog_position(TimelineId timel
   return static_cast<std::int64_t>(read_be(*bytes));
 }
 
+namespace {
+
+// The timeline's next partition seq as `txn` sees it (1 before any output).
+std::uint64_t stored_partition_seq(MDB_txn* txn, const Db& meta, TimelineId timeline) {
+  const std::string key = partition_output_seq_key(timeline);
+  std::optional<std::string_view> bytes = get(txn, meta, key);
+  if (!bytes) return 1;
+  if (bytes->size() != 8) fatal(meta, key, "next partition output seq of the wrong length");
+  return read_be(*bytes);
+}
+
+}  // namespace
+
 std::uint64_t StateStore::read_partition_output_seq(TimelineId timeline) {
   ReadTxn txn{*impl_};
-  const std::string key = partition_output_seq_key(timeline);
-  std::optional<std::string_view> bytes = get(txn.get(), impl_->meta, key);
-  if (!bytes) return 1;
-  if (bytes->size() != 8) fatal(impl_->meta, key, "next partition output seq of the wrong length");
-  return read_be(*bytes);
+  return stored_partition_seq(txn.get(), impl_->meta, timeline);
 }
 
 std::optional<std::uint64_t> StateStore::read_output_file_length(const std::string& real_path) {
@@ -1413,10 +1422,7 @@ std::uint64_t StateStore::Batch::Impl::take_partition_seq() {
     if (before && before->next_partition_seq) {
       changes->next_partition_seq = before->next_partition_seq;
     } else {
-      const std::string key = partition_output_seq_key(timeline);
-      std::optional<std::string_view> bytes = get(read_txn(), store.meta, key);
-      if (bytes && bytes->size() != 8) fatal(store.meta, key, "next partition output seq of the wrong length");
-      changes->next_partition_seq = bytes ? read_be(*bytes) : 1;
+      changes->next_partition_seq = stored_partition_seq(read_txn(), store.meta, timeline);
     }
   }
   changes->partition_seq_dirty = true;

@@ -425,8 +425,7 @@ Status Service::Impl::note_published_partition_seqs(const std::vector<std::int32
 // are numbered by that partition's seq, whichever instance made them.
 std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view key, TimelineId timeline) const {
   // A changelog record's key starts with its timeline, the input partition (changelog_key).
-  if (output_index(topic) == output_index(OutputTopic::state_changelog))
-    return static_cast<std::int32_t>(changelog_key_timeline(key));
+  if (is_changelog(topic)) return static_cast<std::int32_t>(changelog_key_timeline(key));
   if (config.kafka.changelog) return static_cast<std::int32_t>(timeline);
   return key.empty() ? 0 : kafka::partition_for_key(key, output_partitions[output_index(topic)]);
 }
@@ -534,7 +533,7 @@ void Service::Impl::on_delivery(const kafka::Delivery& d) {
   }
   broker_trouble = false;
   if (it == in_flight.end()) return;
-  if (output_index(it->second) == output_index(OutputTopic::state_changelog)) {
+  if (is_changelog(it->second)) {
     std::int64_t& position = changelog_delivered[d.partition];
     position = std::max(position, d.offset + 1);
   }
