@@ -249,8 +249,15 @@ struct BatchBuffers {
   // oldest entry to keep: older ones are deleted at commit (retention).
   std::vector<std::pair<std::string, std::string>> history_entries;
   std::unordered_map<std::string, std::uint64_t> history_keep_from;
-  // History rows imported as stored (Batch::import_row): key -> stored entry.
-  std::vector<std::pair<std::string, std::string>> history_rows;
+  // History rows imported (Batch::import_row), applied at commit in the order they came: an
+  // entry as stored; a tombstone of entry N (retention's: entries 0..N of the account go); an
+  // empty value (a write-back's: exactly that entry goes).
+  struct HistoryImport {
+    enum class Kind : std::uint8_t { put, through, exactly } kind;
+    std::string key;
+    std::string value;  // put
+  };
+  std::vector<HistoryImport> history_rows;
   bool imported = false;  // rows were imported: a restore, which logs nothing
 
   // The state changelog (StoreOptions::changelog): the timeline of each account stored or
@@ -690,6 +697,23 @@ std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
   return entries;
 }
 
+std::vector<StateRow> StateStore::read_history_rows(std::string_view account_id) {
+  ReadTxn txn{*impl_};
+  const Db& db = impl_->history;
+  std::string key;
+  history_key(account_id, 0, key);
+  const std::string prefix = key.substr(0, account_id.size() + 1);
+  std::vector<StateRow> rows;
+  Cursor cursor{txn.get(), db};
+  MDB_val k = to_val(key), v{};
+  for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), db, op, k, v); op = MDB_NEXT) {
+    const std::string_view found = to_view(k);
+    if (!found.starts_with(prefix)) break;
+    rows.push_back(StateRow{RowTable::history, std::string{found}, std::string{to_view(v)}});
+  }
+  return rows;
+}
+
 std::optional<TimelineState> StateStore::read_timeline(TimelineId timeline) {
   ReadTxn txn{*impl_};
   const std::string key = be32(timeline);
@@ -791,6 +815,8 @@ std::string changelog_key(TimelineId timeline, const StateRow& row) {
   changelog_key(timeline, row.table, row.key, key);
   return key;
 }
+
+std::string commit_row_key(TimelineId timeline) { return be32(timeline); }
 
 TimelineId changelog_key_timeline(std::string_view key) {
   return key.size() >= 4 ? static_cast<TimelineId>(read_be(key.substr(0, 4))) : 0;
@@ -1006,6 +1032,76 @@ Result<std::uint64_t> StateStore::drop_timeline(TimelineId timeline) {
   if (int rc = txn.commit(); rc != 0) return Error{store.commit_error(WriteFailure{rc, nullptr, ""}).error()};
   store.unsynced = false;
   return static_cast<std::uint64_t>(accounts.size());
+}
+
+namespace {
+
+// Where a row of `timeline` lives: its database and its key there (none for a commit row, or
+// a key of another timeline).
+std::optional<std::pair<const Db*, std::string>> row_location(const StateStore::Impl& store, TimelineId timeline,
+                                                              RowTable table, std::string_view key) {
+  switch (table) {
+    case RowTable::account: return std::pair{&store.accounts, std::string{key}};
+    case RowTable::event: return std::pair{&store.events, std::string{key}};
+    case RowTable::history: return std::pair{&store.history, std::string{key}};
+    case RowTable::input_offset: return std::pair{&store.offsets, std::string{key}};
+    case RowTable::timeline:
+      if (key != be32(timeline)) return std::nullopt;
+      return std::pair{&store.timelines, std::string{key}};
+    case RowTable::output_seq:
+      if (key != be32(timeline)) return std::nullopt;
+      return std::pair{&store.meta, partition_output_seq_key(timeline)};
+    case RowTable::commit: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> StateStore::read_row(TimelineId timeline, RowTable table, std::string_view key) {
+  const std::optional<std::pair<const Db*, std::string>> at = row_location(*impl_, timeline, table, key);
+  if (!at) return std::nullopt;
+  ReadTxn txn{*impl_};
+  std::optional<std::string_view> bytes = get(txn.get(), *at->first, at->second);
+  if (!bytes) return std::nullopt;
+  return std::string{*bytes};
+}
+
+Status StateStore::delete_rows(TimelineId timeline, const std::vector<StateRow>& rows) {
+  PAYDIST_INVARIANT(!impl_->read_only);
+  if (Status s = wait_for_commits(); !s) return s;
+  Impl& store = *impl_;
+  const Impl::HeldWriter writer{store};
+  Txn txn = store.begin_write();
+  MDB_txn* t = txn.get();
+  auto del = [&](const Db& db, const std::string& k) -> Status {
+    MDB_val kv = to_val(k);
+    if (int rc = mdb_del(t, db.dbi, &kv, nullptr); rc != 0 && rc != MDB_NOTFOUND)
+      return Error{fmt::format("state store {}: deleting database '{}' key \"{}\": {}", store.dir.string(), db.name,
+                               printable(k), mdb_strerror(rc))};
+    return Ok{};
+  };
+  for (const StateRow& row : rows) {
+    const std::optional<std::pair<const Db*, std::string>> at = row_location(store, timeline, row.table, row.key);
+    if (!at)
+      return Error{fmt::format("state store {}: no row of timeline {} in table {} has the key \"{}\"",
+                               store.dir.string(), timeline, static_cast<int>(row.table), printable(row.key))};
+    if (row.table == RowTable::account) {
+      if (std::optional<std::string_view> bytes = get(t, store.accounts, at->second)) {
+        const Account account = decoded_or_fatal(decode_account(*bytes), store.accounts, at->second);
+        if (account.indexed_deadline) {
+          std::string deadline;
+          deadline_key(account.timeline, DeadlineSlot{*account.indexed_deadline, account.seq}, deadline);
+          if (Status s = del(store.deadlines, deadline); !s) return s;
+        }
+      }
+    }
+    if (Status s = del(*at->first, at->second); !s) return s;
+  }
+  store.set_durability(Durability::buffered);
+  if (int rc = txn.commit(); rc != 0) return store.commit_error(WriteFailure{rc, nullptr, ""});
+  store.unsynced = true;
+  return Ok{};
 }
 
 void state_layout::RawAccess::read(StateStore& store, const std::function<void(const RawTables&)>& read) {
@@ -1332,7 +1428,8 @@ Status StateStore::Batch::import_row(TimelineId timeline, const StateRow& row) {
     return Error{fmt::format("state row of timeline {}, table {}, key \"{}\": {}", timeline,
                              static_cast<int>(row.table), printable(row.key), why)};
   };
-  if (!row.value && row.table != RowTable::history) return bad("deleted, but only history entries are ever deleted");
+  if (!row.value && row.table != RowTable::history)
+    return bad("deleted: only a history entry's tombstone is imported in a batch (StateStore::delete_rows)");
   b.imported = true;
   switch (row.table) {
     case RowTable::account: {
@@ -1356,13 +1453,13 @@ Status StateStore::Batch::import_row(TimelineId timeline, const StateRow& row) {
     case RowTable::history: {
       std::optional<HistoryKeyParts> parts = parse_history_key(row.key);
       if (!parts || !is_valid_id(parts->account_id)) return bad("not a history key");
-      if (!row.value) {
-        std::uint64_t& keep_from = b.history_keep_from[std::string{parts->account_id}];
-        keep_from = std::max(keep_from, parts->number + 1);
+      using Kind = Impl::HistoryImport::Kind;
+      if (!row.value || row.value->empty()) {
+        b.history_rows.push_back({row.value ? Kind::exactly : Kind::through, row.key, {}});
         return Ok{};
       }
       if (Result<std::string> text = decode_history_entry(*row.value); !text) return bad(text.error());
-      b.history_rows.emplace_back(row.key, *row.value);
+      b.history_rows.push_back({Kind::put, row.key, *row.value});
       return Ok{};
     }
     case RowTable::timeline: {
@@ -1667,13 +1764,10 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
     MDB_val k = to_val(entry_key), v = to_val(stored);
     if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
   }
-  for (const auto& [entry_key, row] : history_rows) {
-    MDB_val k = to_val(entry_key), v = to_val(row);
-    if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
-  }
   const Db& db = store.history;
   Cursor cursor{t, db};
-  for (const auto& [account_id, keep_from] : history_keep_from) {
+  // Deletes the account's entries numbered below `keep_from`.
+  auto keep_only_from = [&](std::string_view account_id, std::uint64_t keep_from) -> WriteFailure {
     history_key(account_id, 0, key);
     const std::string_view prefix = std::string_view{key}.substr(0, account_id.size() + 1);
     for (;;) {
@@ -1684,7 +1778,25 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
       if (read_be(found.substr(prefix.size())) >= keep_from) break;
       if (int rc = mdb_cursor_del(cursor.get(), 0); rc != 0) return WriteFailure{rc, db.name, std::string{found}};
     }
+    return {};
+  };
+  for (const HistoryImport& row : history_rows) {
+    MDB_val k = to_val(row.key), v = to_val(row.value);
+    int rc = 0;
+    switch (row.kind) {
+      case HistoryImport::Kind::put: rc = mdb_put(t, db.dbi, &k, &v, 0); break;
+      case HistoryImport::Kind::exactly: rc = mdb_del(t, db.dbi, &k, nullptr); break;
+      case HistoryImport::Kind::through: {
+        const std::optional<HistoryKeyParts> parts = parse_history_key(row.key);
+        PAYDIST_INVARIANT(parts.has_value());  // checked by import_row
+        if (WriteFailure failure = keep_only_from(parts->account_id, parts->number + 1); failure.rc != 0) return failure;
+        break;
+      }
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, db.name, row.key};
   }
+  for (const auto& [account_id, keep_from] : history_keep_from)
+    if (WriteFailure failure = keep_only_from(account_id, keep_from); failure.rc != 0) return failure;
   return {};
 }
 
@@ -1698,7 +1810,7 @@ std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   for (const auto& [key, offset] : input_offsets) bytes += key.size() + 8;
   bytes += output_records.size() + outputs.size() * 8;
   for (const auto& [key, text] : history_entries) bytes += key.size() + text.size();
-  for (const auto& [key, row] : history_rows) bytes += key.size() + row.size();
+  for (const HistoryImport& row : history_rows) bytes += row.key.size() + row.value.size();
   return bytes;
 }
 

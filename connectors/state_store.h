@@ -134,6 +134,8 @@ struct StateRow {
 std::string changelog_key(TimelineId timeline, const StateRow& row);
 // The same key written into `out` (replacing it), for a row not held in a StateRow.
 void changelog_key(TimelineId timeline, RowTable table, std::string_view row_key, std::string& out);
+// The key of `timeline`'s commit row (RowTable::commit), which closes each commit's rows.
+std::string commit_row_key(TimelineId timeline);
 // The timeline (partition) a changelog key names; 0 for a key too short to name one.
 TimelineId changelog_key_timeline(std::string_view key);
 Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std::optional<std::string_view> value);
@@ -175,6 +177,17 @@ class StateStore {
   // it is. Says how many accounts went. For a partition whose copy here can no longer be
   // trusted: it is restored from the changelog when assigned again.
   Result<std::uint64_t> drop_timeline(TimelineId timeline);
+  // One row of `timeline`'s state as stored (the bytes for_each_row gives; an accepted event
+  // is an empty string), none when this state does not hold it. For writing a row back to
+  // the changelog as this state has it.
+  std::optional<std::string> read_row(TimelineId timeline, RowTable table, std::string_view key);
+  // The account's kept history entries as rows (key and stored value), oldest first.
+  std::vector<StateRow> read_history_rows(std::string_view account_id);
+  // Deletes rows of `timeline` (an account, with its deadline index entry; an accepted event;
+  // a history entry; the timeline record; an input offset; the output count; the rows' values
+  // are not looked at) in one buffered commit; a row not here is no error. A restore
+  // importing changelog tombstones (Batch::import_row takes those of history entries only).
+  Status delete_rows(TimelineId timeline, const std::vector<StateRow>& rows);
   // A random id drawn when the state was created (32 hex digits): tells this state's outputs
   // from another state's on the same topics. Empty for a read-only store of a state that has
   // none yet.

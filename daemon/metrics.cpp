@@ -63,6 +63,9 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
   header(out, "paydist_restore_rows_left_out_total", "counter",
          "Changelog rows a restore did not import: the start of a commit whose writer stopped before its end.");
   fmt::format_to(to, "paydist_restore_rows_left_out_total {}\n", m.restore_rows_left_out);
+  header(out, "paydist_rows_written_back_total", "counter",
+         "Changelog rows written back after a commit left unfinished there, as the restored state holds them.");
+  fmt::format_to(to, "paydist_rows_written_back_total {}\n", m.rows_written_back);
 
   header(out, "paydist_consumer_lag", "gauge", "Messages of an input partition not yet applied.");
   for (const Gauges::Partition& p : g.partitions)

@@ -48,6 +48,8 @@ struct Metrics {
   std::uint64_t partitions_restored = 0;
   // Rows a restore left out: the start of a commit whose writer stopped halfway.
   std::uint64_t restore_rows_left_out = 0;
+  // Rows written back after such a commit, as the restored state holds them (or deleted).
+  std::uint64_t rows_written_back = 0;
 };
 
 // Values read at the moment of a scrape.

@@ -245,10 +245,16 @@ struct Service::Impl {
   Status acknowledge_if_idle();
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> start_offsets(const std::vector<kafka::TopicPartition>& tps);
   void on_revoked(const std::vector<kafka::TopicPartition>& tps);
-  Status restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp, kafka::Watermarks marks,
-                           std::int64_t from, std::string_view why);
+  // What restore_partition did: imported what it read, or also wrote back the rows of a commit
+  // left unfinished (then the partition is caught up once more, to import them).
+  enum class Restored : std::uint8_t { nothing, imported, wrote_back };
+  Result<Restored> restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp, kafka::Watermarks marks,
+                                     std::int64_t from, std::string_view why);
+  Status write_back(const kafka::TopicPartition& tp, std::int64_t at, const std::vector<StateRow>& unfinished);
   bool note_changelog_positions(StateStore::Batch& into);
-  Status catch_up_from_changelog(std::int32_t partition);
+  // `importing_write_back`: once more after restore_partition wrote rows back (not counted as
+  // a partition restored again).
+  Status catch_up_from_changelog(std::int32_t partition, bool importing_write_back = false);
   // [kafka] changelog: by partition, the offset after this state's last delivered changelog
   // record, and what the state last recorded of it (StateStore::read_changelog_position).
   std::map<std::int32_t, std::int64_t> changelog_delivered, changelog_recorded;
@@ -580,7 +586,7 @@ std::vector<std::pair<kafka::TopicPartition, std::int64_t>> Service::Impl::start
 // follow this state's position); left as it is when the changelog ends where this state
 // knows it does. A state that never recorded a position (the changelog was off) imports the
 // whole partition over what it has, which converges to the changelog's state.
-Status Service::Impl::catch_up_from_changelog(std::int32_t partition) {
+Status Service::Impl::catch_up_from_changelog(std::int32_t partition, bool importing_write_back) {
   // A restore batch logs nothing to the changelog, so it holds nothing else: the batch being
   // applied is committed first.
   if (batch)
@@ -604,14 +610,20 @@ Status Service::Impl::catch_up_from_changelog(std::int32_t partition) {
   const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
   Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
   if (!marks) return Error{marks.error()};
-  if (!has_copy) return restore_partition(**reader, tp, *marks, 0, "no state here");
-  if (position && marks->high <= *position) return Ok{};
-  if (!position)
-    return restore_partition(**reader, tp, *marks, 0,
-                             "this state never recorded its changelog position: importing the whole changelog "
-                             "partition over its copy");
-  return restore_partition(**reader, tp, *marks, *position,
-                           fmt::format("this state's copy stops at offset {} of the changelog", *position));
+  if (has_copy && position && marks->high <= *position) return Ok{};
+  Result<Restored> restored =
+      !has_copy ? restore_partition(**reader, tp, *marks, 0, "no state here")
+      : !position
+          ? restore_partition(**reader, tp, *marks, 0,
+                              "this state never recorded its changelog position: importing the whole changelog "
+                              "partition over its copy")
+          : restore_partition(**reader, tp, *marks, *position,
+                              fmt::format("this state's copy stops at offset {} of the changelog", *position));
+  if (!restored) return Error{restored.error()};
+  if (*restored != Restored::nothing && !importing_write_back) ++metrics.partitions_restored;
+  // The rows written back follow this state's position: imported like another owner's.
+  if (*restored == Restored::wrote_back) return catch_up_from_changelog(partition, true);
+  return Ok{};
 }
 
 namespace {
@@ -651,18 +663,22 @@ Result<StateRow> changelog_record_row(const kafka::ConsumedMessage& m, std::int3
   return std::move(row->second);
 }
 
-// Where the last whole commit in changelog partition `tp` between `from` and `high` ends (the
-// offset after its commit row; `from` when there is none), and how many records follow it:
-// read back from the end in growing windows, since what follows the last commit row is at
-// most one commit's rows (compaction keeps the newest commit row, and the order). Each window
-// gets a reader of its own, so that no record fetched for another can come back.
-Result<std::pair<std::int64_t, std::uint64_t>> last_commit_end(const kafka::ClientOptions& options,
-                                                               const kafka::TopicPartition& tp, std::int64_t from,
-                                                               std::int64_t high) {
+// The end of a changelog partition: where its last whole commit ends, and the rows after it.
+struct ChangelogTail {
+  std::int64_t end = 0;             // the offset after the last commit row (`from` when none)
+  std::vector<StateRow> unfinished; // the rows after it (table and key; no value)
+};
+
+// The tail of changelog partition `tp` between `from` and `high`: read back from the end in
+// growing windows, since what follows the last commit row is at most one commit's rows
+// (compaction keeps the newest commit row, and the order). Each window gets a reader of its
+// own, so that no record fetched for another can come back.
+Result<ChangelogTail> last_commit_end(const kafka::ClientOptions& options, const kafka::TopicPartition& tp,
+                                      std::int64_t from, std::int64_t high) {
   for (std::int64_t window = 4'096;; window *= 8) {
     const std::int64_t start = std::max(from, high - window);
     std::optional<std::int64_t> end;
-    std::uint64_t after = 0;
+    std::vector<StateRow> after;
     Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
     if (!reader) return Error{reader.error()};
     Status read = read_changelog(**reader, tp, start, high, [&](const kafka::ConsumedMessage& m) -> Status {
@@ -670,15 +686,15 @@ Result<std::pair<std::int64_t, std::uint64_t>> last_commit_end(const kafka::Clie
       if (!row) return Error{row.error()};
       if (row->table == RowTable::commit) {
         end = m.offset + 1;
-        after = 0;
+        after.clear();
       } else {
-        ++after;
+        after.push_back(StateRow{row->table, std::move(row->key), std::nullopt});
       }
       return Ok{};
     });
     if (!read) return Error{read.error()};
-    if (end) return std::pair{*end, after};
-    if (start == from) return std::pair{from, after};
+    if (end) return ChangelogTail{*end, std::move(after)};
+    if (start == from) return ChangelogTail{from, std::move(after)};
   }
 }
 
@@ -686,11 +702,12 @@ Result<std::pair<std::int64_t, std::uint64_t>> last_commit_end(const kafka::Clie
 
 // Reads changelog partition `tp` from offset `from` (0: from its start) to `marks.high` (its
 // end as the broker gave it) and imports the rows of every whole commit in it (each ends with
-// a RowTable::commit row; StateStore::Batch::import_row), in synced batches of
-// kRestoreBatchRows, the last one recording the position reached: the end, or the start of a
-// commit left unfinished there; progress goes to the log and /metrics. No batch of the
-// daemon's own is open (catch_up_from_changelog).
-Status Service::Impl::restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp,
+// a RowTable::commit row; StateStore::Batch::import_row, and StateStore::delete_rows for a
+// tombstone other than a history entry's), in synced batches of kRestoreBatchRows, the last
+// one recording the position reached: the end, or the start of a commit left unfinished
+// there, whose rows are then written back (write_back); progress goes to the log and
+// /metrics. No batch of the daemon's own is open (catch_up_from_changelog).
+Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp,
                                         kafka::Watermarks marks, std::int64_t from, std::string_view why) {
   constexpr std::uint64_t kRestoreBatchRows = 20'000;
   const std::int32_t partition = tp.partition;
@@ -703,7 +720,7 @@ Status Service::Impl::restore_partition(kafka::Reader& reader, const kafka::Topi
   if (marks.high <= from) {
     if (from == 0)
       log.info(fmt::format("partition {}: nothing in {}/{}: starting it from no state", partition, tp.topic, partition));
-    return Ok{};
+    return Restored::nothing;
   }
   log.info(fmt::format("partition {}: {}: restoring it from {}/{} (offsets {} to {})", partition, why, tp.topic,
                        partition, from, marks.high - 1));
@@ -713,42 +730,129 @@ Status Service::Impl::restore_partition(kafka::Reader& reader, const kafka::Topi
   // left out; applying the partition from the restored offsets writes them again.
   kafka::ClientOptions scan = client_options();
   scan.client_id = "paydistd-restore-scan";
-  Result<std::pair<std::int64_t, std::uint64_t>> whole = last_commit_end(scan, tp, from, marks.high);
-  if (!whole) return Error{whole.error()};
-  const auto [end, left_out] = *whole;
+  Result<ChangelogTail> tail = last_commit_end(scan, tp, from, marks.high);
+  if (!tail) return Error{tail.error()};
+  const std::int64_t end = tail->end;
+  const std::uint64_t left_out = tail->unfinished.size();
   if (left_out > 0) {
     metrics.restore_rows_left_out += left_out;
     log.warn(fmt::format("partition {}: the last {} rows of {}/{} (offsets {} to {}) are part of a commit whose writer "
                          "stopped before the commit's end reached the changelog: not restored",
                          partition, left_out, tp.topic, partition, end, marks.high - 1));
   }
-  std::unique_ptr<StateStore::Batch> restoring = store->begin(static_cast<TimelineId>(partition));
+  const auto timeline = static_cast<TimelineId>(partition);
+  std::unique_ptr<StateStore::Batch> restoring = store->begin(timeline);
   std::uint64_t rows = 0, in_batch = 0;
+  // Rows deleted (a write-back's tombstones; a history entry's go in the batch): a run of them
+  // is deleted in one commit after the batch holding the rows before them.
+  std::vector<StateRow> deleting;
+  auto delete_run = [&]() -> Status {
+    if (deleting.empty()) return Ok{};
+    if (Status s = store->delete_rows(timeline, deleting); !s) return s;
+    deleting.clear();
+    restoring = store->begin(timeline);
+    in_batch = 0;
+    return Ok{};
+  };
   if (end > from) {
     Status read = read_changelog(reader, tp, from, end, [&](const kafka::ConsumedMessage& m) -> Status {
       Result<StateRow> row = changelog_record_row(m, partition);
       if (!row) return Error{row.error()};
-      if (Status s = restoring->import_row(static_cast<TimelineId>(partition), *row); !s)
-        return Error{fmt::format("offset {}: {}", m.offset, s.error())};
       ++rows;
       ++metrics.restored_rows[partition];
+      if (!row->value && row->table != RowTable::history) {
+        if (deleting.empty())
+          if (Status s = restoring->commit(Durability::buffered); !s) return s;
+        deleting.push_back(std::move(*row));
+        return Ok{};
+      }
+      if (Status s = delete_run(); !s) return Error{fmt::format("offset {}: {}", m.offset, s.error())};
+      if (Status s = restoring->import_row(timeline, *row); !s)
+        return Error{fmt::format("offset {}: {}", m.offset, s.error())};
       if (++in_batch == kRestoreBatchRows) {
         if (Status s = restoring->commit(Durability::synced); !s) return s;
         log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, m.offset + 1, end));
-        restoring = store->begin(static_cast<TimelineId>(partition));
+        restoring = store->begin(timeline);
         in_batch = 0;
       }
       return Ok{};
     });
-    if (!read) return read;
+    if (!read) return Error{read.error()};
+    if (Status s = delete_run(); !s) return Error{s.error()};
   }
-  restoring->set_changelog_position(static_cast<TimelineId>(partition), end);
-  if (Status s = restoring->commit(Durability::synced); !s) return s;
+  restoring->set_changelog_position(timeline, end);
+  if (Status s = restoring->commit(Durability::synced); !s) return Error{s.error()};
   changelog_delivered[partition] = changelog_recorded[partition] = end;
-  ++metrics.partitions_restored;
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   log.info(fmt::format("partition {}: restored from {}: {} rows in {:.2f} s ({:.0f} rows/s)", partition, tp.topic, rows,
                        seconds, seconds > 0 ? static_cast<double>(rows) / seconds : 0.0));
+  if (tail->unfinished.empty()) return Restored::imported;
+  if (Status s = write_back(tp, end, tail->unfinished); !s) return Error{s.error()};
+  return Restored::wrote_back;
+}
+
+// The rows of a commit left unfinished at `at` in changelog partition `tp` (its writer stopped
+// before the commit row) are written back after it as this state holds them, the last whole
+// commit's values, or as tombstones where it holds none, closed by a commit row of their own.
+// Otherwise a later commit of this instance would close them: should it stop before it has
+// applied every message the unfinished commit had, the next restore would import rows of
+// messages its offsets say are still to come (applied twice, or events skipped as already
+// accepted). Compaction then keeps the rows written back, not the unfinished ones.
+Status Service::Impl::write_back(const kafka::TopicPartition& tp, std::int64_t at,
+                                 const std::vector<StateRow>& unfinished) {
+  const auto timeline = static_cast<TimelineId>(tp.partition);
+  std::set<std::pair<RowTable, std::string>> keys;
+  for (const StateRow& row : unfinished) keys.emplace(row.table, row.key);
+  std::string failure;
+  std::size_t delivered = 0;
+  Result<std::unique_ptr<kafka::Producer>> writer =
+      kafka::Producer::create(client_options(), kafka::Idempotence::on, [&](const kafka::Delivery& d) {
+        if (!d.delivered && failure.empty()) failure = d.error;
+        delivered += d.delivered ? 1 : 0;
+      });
+  if (!writer) return Error{writer.error()};
+  std::string key;
+  std::size_t produced = 0, tombstones = 0;
+  auto produce = [&](RowTable table, const std::string& row_key, const std::optional<std::string>& value) {
+    changelog_key(timeline, table, row_key, key);
+    kafka::OutgoingMessage message{.topic = tp.topic, .partition = tp.partition, .key = key};
+    if (value) message.value = *value;
+    message.null_value = !value;
+    message.headers.push_back({kStateHeader, store->state_id()});
+    message.headers.push_back({kSeqHeader, fmt::format("write-back:{}:{}", at, produced)});
+    ++produced;
+    return (*writer)->produce(message);
+  };
+  // History entries: an unfinished tombstone of entry N took entries 0..N of its account (as
+  // retention does), so each account named goes back whole: the entries this state lacks
+  // deleted exactly (an empty value), then every entry it keeps. The restore applies rows in
+  // the order they come.
+  std::set<std::string> history_accounts;
+  for (const auto& [table, row_key] : keys) {
+    if (table == RowTable::history) {
+      if (row_key.size() > 9) history_accounts.insert(row_key.substr(0, row_key.size() - 9));
+      if (store->read_row(timeline, table, row_key)) continue;
+      ++tombstones;
+      if (Status s = produce(table, row_key, std::string{}); !s) return Error{fmt::format("writing back: {}", s.error())};
+      continue;
+    }
+    const std::optional<std::string> value = store->read_row(timeline, table, row_key);
+    tombstones += value ? 0 : 1;
+    if (Status s = produce(table, row_key, value); !s) return Error{fmt::format("writing back: {}", s.error())};
+  }
+  for (const std::string& account : history_accounts)
+    for (const StateRow& row : store->read_history_rows(account))
+      if (Status s = produce(row.table, row.key, row.value); !s) return Error{fmt::format("writing back: {}", s.error())};
+  if (Status s = produce(RowTable::commit, commit_row_key(timeline), std::string{}); !s)
+    return Error{fmt::format("writing back: {}", s.error())};
+  if (Status s = (*writer)->flush(kRestoreFlushTimeout); !s) return Error{fmt::format("writing back: {}", s.error())};
+  if (!failure.empty() || delivered != produced)
+    return Error{fmt::format("writing back to {}/{}: {} of {} rows delivered{}{}", tp.topic, tp.partition, delivered,
+                             produced, failure.empty() ? "" : ": ", failure)};
+  metrics.rows_written_back += keys.size();
+  log.warn(fmt::format("partition {}: wrote back the {} rows the unfinished commit at offset {} of {}/{} changed ({} of "
+                       "them deleted: this state holds none), closed by a commit row",
+                       tp.partition, keys.size(), at, tp.topic, tp.partition, tombstones));
   return Ok{};
 }
 
@@ -780,6 +884,8 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
   std::erase_if(held, [&](const kafka::ConsumedMessage& m) { return gone.contains({m.topic, m.partition}); });
 }
 
+// True once the group has taken this instance's assignment away, as the rebalance said or as
+// the consumer knows before the rebalance reaches it (then fences it).
 Status Service::Impl::join_group() {
   kafka::RebalanceHandler handler;
   handler.assigned = [this](const std::vector<kafka::TopicPartition>& tps) { return start_offsets(tps); };

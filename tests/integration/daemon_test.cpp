@@ -149,7 +149,7 @@ TEST_F(DaemonTest, AnInstanceWithNoStateRestoresItsPartitionsFromTheChangelogAnd
 // and A's state is replay's.
 TEST_F(DaemonTest, AnInstanceWhoseCopyIsBehindCatchesUpFromTheChangelog) {
   const fs::path events = generate(80, 40, 31);
-  const std::vector<fs::path> parts = split(events, 3, 300);
+  const std::vector<fs::path> parts = split(events, 3, 250);
   const char* states[] = {"state-a", "state-b", "state-a"};
   for (int k = 0; k < 3; ++k) {
     write_config("changelog = true\n", states[k]);
@@ -204,6 +204,67 @@ TEST_F(DaemonTest, ARestoreLeavesOutTheRowsOfACommitWhoseWriterStoppedHalfway) {
   ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
   expect_same_as_replay(events);
   expect_outputs_numbered_per_partition();
+}
+
+// A commit left unfinished in the changelog is written back by the owner that restores past
+// it, as its state holds those rows (here: none, so tombstones), closed by a commit row, before
+// it applies anything. Without that, the owner's own next commit would close the unfinished
+// rows, and a restore after it would import them. Here they accept, as an unfinished commit
+// would, the events of the third part's account lines, and let an account's history go; B
+// applies the second part over them and stops; C restores from the changelog and must still
+// apply all of the third part, and keep that account's history.
+TEST_F(DaemonTest, ACommitLeftUnfinishedIsWrittenBackSoThatNoLaterRestoreImportsIt) {
+  const fs::path events = generate(60, 40, 41);
+  const std::vector<fs::path> parts = split(events, 3, 250);
+  ASSERT_NO_FATAL_FAILURE(apply_and_stop("changelog = true\n", "state-a", parts[0]));
+
+  auto producer = kafka::Producer::create({.brokers = bootstrap_}, kafka::Idempotence::off, [](const kafka::Delivery&) {});
+  ASSERT_TRUE(producer.ok()) << producer.error();
+  Decoder decoder{Rules{}};
+  std::set<std::string> unfinished;
+  for (const std::string& line : split_lines(read_text(parts[2]))) {
+    const DecodedLine decoded = decoder.decode(line);
+    if (!decoded.envelope_ok || !decoded.account_id) continue;
+    std::string key{decoded.event_id.view()};
+    key += '\0';
+    key += decoded.account_id->view();
+    if (!unfinished.insert(key).second) continue;
+    const StateRow event{RowTable::event, key, ""};
+    ASSERT_TRUE((*producer)->produce({.topic = kChangelogTopic, .partition = 0, .key = changelog_key(0, event), .value = ""}));
+  }
+  ASSERT_GT(unfinished.size(), 20u);
+  // And, as retention writes it, a tombstone of entry 1000 of an account of partition 0 that
+  // A gave history: imported, it would take all that account's entries.
+  std::string kept;
+  for (const std::string& line : split_lines(read_text(parts[0]))) {
+    const DecodedLine decoded = decoder.decode(line);
+    if (decoded.envelope_ok && decoded.account_id && kafka::partition_for_key(decoded.account_id->view(), kPartitions) == 0) {
+      kept = decoded.account_id->str();
+      break;
+    }
+  }
+  ASSERT_FALSE(kept.empty());
+  const StateRow gone{RowTable::history, kept + std::string(1, '\0') + state_layout::be64(1000), std::nullopt};
+  ASSERT_TRUE((*producer)->produce(
+      {.topic = kChangelogTopic, .partition = 0, .key = changelog_key(0, gone), .null_value = true}));
+  ASSERT_TRUE((*producer)->flush(30s));
+
+  ASSERT_NO_FATAL_FAILURE(apply_and_stop("changelog = true\n", "state-b", parts[1]));
+  const std::string b_log = daemon_.err();
+  EXPECT_NE(b_log.find(fmt::format("partition 0: wrote back the {} rows", unfinished.size() + 1)), std::string::npos)
+      << b_log;
+  EXPECT_NE(b_log.find(fmt::format("({} of them deleted", unfinished.size() + 1)), std::string::npos) << b_log;
+
+  ASSERT_NO_FATAL_FAILURE(apply_and_stop("changelog = true\n", "state-c", parts[2]));
+  expect_same_as_replay(events);
+  expect_outputs_numbered_per_partition();
+  const auto want = run_to_end({kBinary, "explain", "--state", (dir_ / "replay-state").string(), "account", kept},
+                               dir_ / "explain-replay", 60s);
+  const auto got = run_to_end({kBinary, "explain", "--state", state_.string(), "account", kept}, dir_ / "explain", 60s);
+  ASSERT_EQ(want.status, 0) << want.err;
+  ASSERT_EQ(got.status, 0) << got.err;
+  EXPECT_GT(split_lines(want.out).size(), 2u) << want.out;
+  EXPECT_EQ(got.out, want.out) << "account " << kept << "'s history";
 }
 
 // With the changelog, a restart that finds outputs in the outbox does not republish them: it

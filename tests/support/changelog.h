@@ -74,8 +74,15 @@ inline RestoredChangelog restore_changelog(const std::string& bootstrap, const s
     if (!row) return {.problem = row.error()};
     if (static_cast<std::int32_t>(row->first) != m.partition)
       return {.problem = fmt::format("{}/{} offset {}: a row of partition {}", topic, m.partition, m.offset, row->first)};
-    if (Status s = batches[static_cast<std::size_t>(m.partition)]->import_row(row->first, row->second); !s)
+    const auto p = static_cast<std::size_t>(m.partition);
+    if (!row->second.value && row->second.table != RowTable::history) {
+      // A write-back's tombstone (daemon/service.cpp write_back): deleted as a restore does.
+      if (Status s = batches[p]->commit(Durability::buffered); !s) return {.problem = s.error()};
+      if (Status s = out.stores[p]->delete_rows(row->first, {row->second}); !s) return {.problem = s.error()};
+      batches[p] = out.stores[p]->begin(0);
+    } else if (Status s = batches[p]->import_row(row->first, row->second); !s) {
       return {.problem = s.error()};
+    }
     std::int64_t& open = open_rows[static_cast<std::size_t>(m.partition)];
     open = row->second.table == RowTable::commit ? 0 : open + 1;
   }
