@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <thread>
+#include <chrono>
 
 namespace paydist {
 namespace {
@@ -18,6 +20,7 @@ namespace {
 struct Armed {
   std::string name;      // empty: no fault armed
   std::uint64_t pass = 1;
+  std::uint64_t stall_ms = 0;  // PAYDIST_FAULT_STALL_MS: stall the calling thread, not SIGKILL
   std::atomic<std::uint64_t> passes{0};
 };
 
@@ -38,6 +41,8 @@ Armed& armed() {
       }
     }
     a->name = std::string{text};
+    if (const char* stall = std::getenv("PAYDIST_FAULT_STALL_MS"); stall != nullptr)
+      std::from_chars(stall, stall + std::char_traits<char>::length(stall), a->stall_ms);
     return a;
   }();
   return *instance;
@@ -49,6 +54,13 @@ void fault_point(std::string_view name) {
   Armed& a = armed();
   if (a.name.empty() || name != a.name) return;
   if (a.passes.fetch_add(1) + 1 != a.pass) return;
+  if (a.stall_ms > 0) {
+    const std::string line = "paydist fault point " + a.name + ": stalling " + std::to_string(a.stall_ms) +
+                             " ms at pass " + std::to_string(a.pass) + "\n";
+    [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds{a.stall_ms});
+    return;
+  }
   const std::string line = "paydist fault point " + a.name + ": SIGKILL at pass " + std::to_string(a.pass) + "\n";
   [[maybe_unused]] const ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
   ::kill(::getpid(), SIGKILL);

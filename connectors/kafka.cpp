@@ -241,6 +241,11 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
   return Ok{};
 }
 
+void Producer::purge_unsent() {
+  (void)rd_kafka_purge(impl_->handle.get(), RD_KAFKA_PURGE_F_QUEUE);  // fails only for a consumer handle
+  rd_kafka_poll(impl_->handle.get(), 0);  // the purged messages' delivery reports
+}
+
 std::size_t Producer::in_flight() const {
   return static_cast<std::size_t>(rd_kafka_outq_len(impl_->handle.get()));
 }
@@ -408,7 +413,7 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
     return;
   }
   // Revoked (or lost), or a rebalance error: give the partitions up after the handler ran.
-  if (impl->handler.revoked) impl->handler.revoked(changed);
+  if (impl->handler.revoked) impl->handler.revoked(changed, rd_kafka_assignment_lost(rk) == 1);
   if (cooperative) {
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions)) rd_kafka_error_destroy(e);
   } else {
@@ -515,6 +520,16 @@ void GroupConsumer::resume(const std::vector<TopicPartition>& tps) {
 
 std::vector<TopicPartition> GroupConsumer::assignment() const {
   return {impl_->assigned.begin(), impl_->assigned.end()};
+}
+
+bool GroupConsumer::assignment_lost() const {
+  rd_kafka_t* rk = impl_->handle.get();
+  if (rd_kafka_assignment_lost(rk) == 1) return true;
+  if (impl_->assigned.empty()) return false;
+  char* member = rd_kafka_memberid(rk);
+  const bool out_of_group = member == nullptr || *member == '\0';
+  if (member != nullptr) rd_kafka_mem_free(rk, member);
+  return out_of_group;
 }
 
 std::optional<std::int64_t> GroupConsumer::cached_high_watermark(const TopicPartition& tp) const {

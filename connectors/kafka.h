@@ -127,6 +127,9 @@ class Producer {
   void poll(std::chrono::milliseconds timeout);
   // Waits until every queued message is delivered or failed, at most `timeout`.
   Status flush(std::chrono::milliseconds timeout);
+  // Drops every message not yet sent to a broker (their delivery reports say so); what is
+  // already sent may still be appended.
+  void purge_unsent();
   std::size_t in_flight() const;
   // The topic's partition count from the cluster's metadata.
   Result<std::int32_t> partition_count(const std::string& topic, std::chrono::milliseconds timeout);
@@ -204,7 +207,9 @@ Result<std::vector<CommittedOffset>> committed_offsets(const ClientOptions& opti
 // come from its state, not from the group); `revoked` runs before they are taken away.
 struct RebalanceHandler {
   std::function<std::vector<std::pair<TopicPartition, std::int64_t>>(const std::vector<TopicPartition>&)> assigned;
-  std::function<void(const std::vector<TopicPartition>&)> revoked;
+  // `lost`: the group gave the partitions to another member without this one taking part
+  // (it missed its session timeout or max.poll.interval.ms); it no longer owns them.
+  std::function<void(const std::vector<TopicPartition>&, bool lost)> revoked;
 };
 
 // What a poll of the group consumer brought: a message, nothing, or a client error that
@@ -240,6 +245,11 @@ class GroupConsumer {
   void pause(const std::vector<TopicPartition>& tps);
   void resume(const std::vector<TopicPartition>& tps);
   std::vector<TopicPartition> assignment() const;
+  // The group took this member's assignment away without it (session timeout, or too long
+  // between polls): it must not act for those partitions any more. Either says so: librdkafka
+  // marks the assignment lost, or (when a rebalance was already under way) only forgets its
+  // member id, until the revoke is served and it joins again. A lock and a copy: not per message.
+  bool assignment_lost() const;
   // The partition's high watermark as last fetched (no network call); nullopt if unknown.
   std::optional<std::int64_t> cached_high_watermark(const TopicPartition& tp) const;
   // Tells the group how far this member got (for monitoring: the daemon's own positions are

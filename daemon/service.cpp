@@ -48,6 +48,7 @@ using Clock = std::chrono::steady_clock;
 // How long a changelog catch-up waits for this state's own records to be delivered.
 constexpr auto kRestoreFlushTimeout = std::chrono::seconds{30};
 constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
+constexpr auto kMembershipCheckInterval = std::chrono::milliseconds{10};
 constexpr auto kTailReadTimeout = std::chrono::milliseconds{30'000};
 constexpr const char* kSeqHeader = "paydist-seq";
 constexpr const char* kStateHeader = "paydist-state";
@@ -244,7 +245,16 @@ struct Service::Impl {
   void follow_clock();
   Status acknowledge_if_idle();
   std::vector<std::pair<kafka::TopicPartition, std::int64_t>> start_offsets(const std::vector<kafka::TopicPartition>& tps);
-  void on_revoked(const std::vector<kafka::TopicPartition>& tps);
+  void on_revoked(const std::vector<kafka::TopicPartition>& tps, bool lost);
+  // [kafka] changelog: the group gave this instance's partitions to another member without it
+  // (a zombie: it stalled past its session timeout or max.poll.interval.ms). From then on it
+  // publishes nothing (no output, no changelog record: the new owner's would conflict) and
+  // stops; restarted, it drops what it had not published (recover_outbox) and restores those
+  // partitions from the changelog when assigned again.
+  bool fenced = false;
+  Clock::time_point last_membership_check{};
+  void fence(std::string_view how);
+  bool assignment_gone();
   // What restore_partition did: imported what it read, or also wrote back the rows of a commit
   // left unfinished (then the partition is caught up once more, to import them).
   enum class Restored : std::uint8_t { nothing, imported, wrote_back };
@@ -437,6 +447,7 @@ std::int32_t Service::Impl::output_partition(OutputTopic topic, std::string_view
 }
 
 Status Service::Impl::produce(const QueuedOutput& output) {
+  if (assignment_gone()) return Error{delivery_failure};
   if (output.partition_seq > 0) {
     const auto it = published_partition_seqs.find({output_index(output.topic), output.timeline});
     if (it != published_partition_seqs.end() && output.partition_seq <= it->second) {
@@ -856,17 +867,23 @@ Status Service::Impl::write_back(const kafka::TopicPartition& tp, std::int64_t a
   return Ok{};
 }
 
-void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
-  // Whatever was applied from them is committed before they go: the next owner starts where
-  // this state says.
-  if (batch)
-    if (Status s = commit_batch(); !s && delivery_failure.empty()) delivery_failure = s.error();
-  if (Status s = finish_commit(true); !s && delivery_failure.empty()) delivery_failure = s.error();
-  // With the changelog, the next owner reads the last outputs and the changelog as they are
-  // when it gets the partitions: everything this instance made of them goes out first.
-  if (config.kafka.changelog)
-    if (Status s = flush_published(kRestoreFlushTimeout); !s)
-      log.warn(fmt::format("revoked partitions: {}; the next owner may publish some of their outputs again", s.error()));
+void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps, bool lost) {
+  if (config.kafka.changelog && (lost || consumer->assignment_lost()))
+    fence(fmt::format("{} partition(s) lost: this instance missed its session timeout or max.poll.interval.ms",
+                      tps.size()));
+  if (!fenced) {
+    // Whatever was applied from them is committed before they go: the next owner starts
+    // where this state says.
+    if (batch)
+      if (Status s = commit_batch(); !s && delivery_failure.empty()) delivery_failure = s.error();
+    if (Status s = finish_commit(true); !s && delivery_failure.empty()) delivery_failure = s.error();
+    // With the changelog, the next owner reads the last outputs and the changelog as they
+    // are when it gets the partitions: everything this instance made of them goes out first.
+    if (config.kafka.changelog)
+      if (Status s = flush_published(kRestoreFlushTimeout); !s)
+        log.warn(
+            fmt::format("revoked partitions: {}; the next owner may publish some of their outputs again", s.error()));
+  }
   for (const kafka::TopicPartition& tp : tps) {
     positions.erase(tp);
     clock_dates.erase(tp);
@@ -886,10 +903,39 @@ void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps) {
 
 // True once the group has taken this instance's assignment away, as the rebalance said or as
 // the consumer knows before the rebalance reaches it (then fences it).
+// Asked before each output is handed over, so it looks at the consumer at most every
+// kMembershipCheckInterval: that bounds the time an instance may still publish once the group
+// has let it go.
+bool Service::Impl::assignment_gone() {
+  if (!config.kafka.changelog || fenced || !consumer) return fenced;
+  const auto now = Clock::now();
+  if (now - last_membership_check < kMembershipCheckInterval) return false;
+  last_membership_check = now;
+  if (consumer->assignment_lost())
+    fence("its consumer is out of the group: this instance missed its session timeout or max.poll.interval.ms");
+  return fenced;
+}
+
+void Service::Impl::fence(std::string_view how) {
+  if (fenced) return;
+  fenced = true;
+  const std::string why = fmt::format(
+      "the consumer group gave this instance's partitions to another member ({}): it publishes nothing more of them "
+      "and stops; restarted, it drops what it had not published and restores those partitions from {} when assigned",
+      how, config.kafka.changelog_topic);
+  log.warn(why);
+  if (delivery_failure.empty()) delivery_failure = why;
+  // The open batch is not committed (the new owner applies its messages) and records not yet
+  // sent are taken back. Nothing more is produced (produce() refuses), and nothing more is
+  // acknowledged in the outbox: a restart finds there what was not published, and drops it.
+  batch.reset();
+  producer->purge_unsent();
+}
+
 Status Service::Impl::join_group() {
   kafka::RebalanceHandler handler;
   handler.assigned = [this](const std::vector<kafka::TopicPartition>& tps) { return start_offsets(tps); };
-  handler.revoked = [this](const std::vector<kafka::TopicPartition>& tps) { on_revoked(tps); };
+  handler.revoked = [this](const std::vector<kafka::TopicPartition>& tps, bool lost) { on_revoked(tps, lost); };
   kafka::ClientOptions options = client_options();
   // contract 6: one byte over max_message_bytes is enough for the codec to reject a message
   // by its size; more of an oversized message is never copied.
@@ -1319,6 +1365,7 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
 
 Status Service::shutdown(std::chrono::milliseconds flush_timeout) {
   Impl& s = *impl_;
+  if (s.fenced) return Error{s.delivery_failure};  // nothing committed, published or acknowledged
   if (s.batch)
     if (Status c = s.commit_batch(); !c) return c;
   if (Status f = s.finish_commit(true); !f) return f;

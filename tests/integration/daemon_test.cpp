@@ -267,6 +267,35 @@ TEST_F(DaemonTest, ACommitLeftUnfinishedIsWrittenBackSoThatNoLaterRestoreImports
   EXPECT_EQ(got.out, want.out) << "account " << kept << "'s history";
 }
 
+// A zombie: the group gives an instance's partitions to another member while the instance
+// stalls (here its main thread stops for 20 s at a fault point right after it hands an output
+// to the producer, past a max.poll.interval.ms of 6 s, so its consumer leaves the group).
+// Back, it publishes nothing more, neither the rest of that commit's outputs nor its
+// changelog records, and stops with a line saying why (a restart drops what it had not
+// published). B, which took the partitions over meanwhile, publishes the rest. Together:
+// exactly replay's outputs, none twice, numbered 1 to N per partition; B's state is replay's.
+TEST_F(DaemonTest, AnInstanceWhosePartitionsWentToAnotherWhileItStalledPublishesNothingMoreAndStops) {
+  const fs::path events = generate(60, 40, 53);
+  write_config("changelog = true\n", "state-a", R"("max.poll.interval.ms" = 6000)");
+  fs::copy_file(dir_ / "paydist.toml", dir_ / "paydist-a.toml");
+  Child a = Child::spawn({kDaemon, "--config", (dir_ / "paydist-a.toml").string()}, dir_ / "daemon-a",
+                         {"PAYDIST_FAULT=publish:after-produce:60", "PAYDIST_FAULT_STALL_MS=20000"});
+  feed(events);
+  ASSERT_TRUE(eventually(60s, [&] { return a.err().find("stalling 20000 ms") != std::string::npos; })) << a.err();
+
+  write_config("changelog = true\n", "state-b");
+  start_daemon();
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  const std::optional<int> a_status = a.wait_for(60s);
+  ASSERT_TRUE(a_status.has_value()) << "A did not stop after its stall: " << a.err();
+  EXPECT_NE(*a_status, 0);
+  EXPECT_NE(a.err().find("gave this instance's partitions to another member"), std::string::npos) << a.err();
+  EXPECT_GT(metric(metrics(), "paydist_outputs_already_published_total"), 0) << "A published part of that commit";
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  expect_same_as_replay(events);
+  expect_outputs_numbered_per_partition();
+}
+
 // With the changelog, a restart that finds outputs in the outbox does not republish them: it
 // cannot know yet which partitions it will own. It drops them, and its copy of each partition
 // they came from, and restores those partitions from the changelog when they are assigned.
