@@ -333,10 +333,10 @@ int run_partitions(const std::string& config_path) {
   Result<std::vector<kafka::CommittedOffset>> committed =
       kafka::committed_offsets(options, config->kafka.group_id, tps, kTimeout);
   if (!committed) return fail(committed.error());
-  fmt::print("{:<10} {:>12} {:>12} {:>10} {:>18}  {}\n", "partition", "committed", "end", "lag",
-             config->kafka.changelog ? "changelog_records" : "changelog", "owner (as last committed)");
+  fmt::print("{:<10} {:>12} {:>12} {:>10} {:>18}  {:<44}  {}\n", "partition", "committed", "end", "lag",
+             config->kafka.changelog ? "changelog_records" : "changelog", "restore", "owner (as last committed)");
   std::int64_t total_lag = 0;
-  int owned = 0;
+  int owned = 0, restoring = 0;
   for (const kafka::CommittedOffset& c : *committed) {
     Result<kafka::Watermarks> marks = (*reader)->watermarks(c.tp, kTimeout);
     if (!marks) return fail(marks.error());
@@ -348,12 +348,20 @@ int run_partitions(const std::string& config_path) {
     const std::int64_t lag = marks->high - c.offset.value_or(marks->low);
     total_lag += lag;
     owned += c.metadata.empty() ? 0 : 1;
-    fmt::print("{:<10} {:>12} {:>12} {:>10} {:>18}  {}\n", c.tp.partition,
-               c.offset ? std::to_string(*c.offset) : std::string{"-"}, marks->high, lag, changelog,
-               c.metadata.empty() ? std::string{"-"} : c.metadata);
+    // paydistd's metadata: OWNER, or OWNER " restore: " STATE while it restores the partition
+    // from the changelog and until its next commit (daemon/service.cpp note_restore).
+    std::string owner = c.metadata, restore = "-";
+    if (const std::size_t at = owner.find(" restore: "); at != std::string::npos) {
+      restore = owner.substr(at + 10);
+      owner.resize(at);
+      restoring += restore.starts_with("restoring") ? 1 : 0;
+    }
+    fmt::print("{:<10} {:>12} {:>12} {:>10} {:>18}  {:<44}  {}\n", c.tp.partition,
+               c.offset ? std::to_string(*c.offset) : std::string{"-"}, marks->high, lag, changelog, restore,
+               owner.empty() ? std::string{"-"} : owner);
   }
-  fmt::print(stderr, "partitions: topic={} group={} partitions={} with_owner={} lag={}\n", events,
-             config->kafka.group_id, *count, owned, total_lag);
+  fmt::print(stderr, "partitions: topic={} group={} partitions={} with_owner={} restoring={} lag={}\n", events,
+             config->kafka.group_id, *count, owned, restoring, total_lag);
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailed;
 }
 
@@ -395,7 +403,7 @@ KafkaTools::KafkaTools(CLI::App& app) {
   tail_->add_flag("--until-end", tail_args_.until_end, "Exit at the end of the topic (as it was when tail started)");
 
   partitions_ = app.add_subcommand(
-      "partitions", "List the input partitions: committed offset, end, lag, changelog records, owner");
+      "partitions", "List the input partitions: committed offset, end, lag, changelog records, restore state, owner");
   partitions_->add_option("--config", partitions_config_, "paydistd's configuration: brokers, group, topics")
       ->required()
       ->check(CLI::ExistingFile);

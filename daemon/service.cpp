@@ -261,6 +261,9 @@ struct Service::Impl {
   Result<Restored> restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp, kafka::Watermarks marks,
                                      std::int64_t from, std::string_view why);
   Status write_back(const kafka::TopicPartition& tp, std::int64_t at, const std::vector<StateRow>& unfinished);
+  // The restore's state of a partition, for `paydist partitions`: the group's committed offset
+  // of it goes back with OWNER " restore: " `what` as its metadata (the offset as it is).
+  void note_restore(std::int32_t partition, std::optional<std::int64_t> committed, std::string_view what);
   bool note_changelog_positions(StateStore::Batch& into);
   // `importing_write_back`: once more after restore_partition wrote rows back (not counted as
   // a partition restored again).
@@ -735,6 +738,15 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
   }
   log.info(fmt::format("partition {}: {}: restoring it from {}/{} (offsets {} to {})", partition, why, tp.topic,
                        partition, from, marks.high - 1));
+  std::optional<std::int64_t> committed;
+  {
+    const kafka::TopicPartition input{input_topics.front(), partition};
+    Result<std::vector<kafka::CommittedOffset>> c =
+        kafka::committed_offsets(client_options(), config.kafka.group_id, {input}, kMetadataTimeout);
+    if (c && !c->empty()) committed = c->front().offset;
+  }
+  note_restore(partition, committed, fmt::format("restoring, changelog offset {} of {}", from, marks.high));
+  PAYDIST_FAULT_POINT("restore:started");
   // Rows after the last commit row are the start of a commit whose writer stopped before its
   // last record reached the changelog: importing them would give this state part of a commit
   // without the input offset that goes with it (messages applied twice, or skipped). They are
@@ -783,6 +795,7 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
       if (++in_batch == kRestoreBatchRows) {
         if (Status s = restoring->commit(Durability::synced); !s) return s;
         log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, m.offset + 1, end));
+        note_restore(partition, committed, fmt::format("restoring, changelog offset {} of {}", m.offset + 1, marks.high));
         restoring = store->begin(timeline);
         in_batch = 0;
       }
@@ -797,9 +810,16 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   log.info(fmt::format("partition {}: restored from {}: {} rows in {:.2f} s ({:.0f} rows/s)", partition, tp.topic, rows,
                        seconds, seconds > 0 ? static_cast<double>(rows) / seconds : 0.0));
+  note_restore(partition, committed, fmt::format("restored, {} rows in {:.2f} s", rows, seconds));
   if (tail->unfinished.empty()) return Restored::imported;
   if (Status s = write_back(tp, end, tail->unfinished); !s) return Error{s.error()};
   return Restored::wrote_back;
+}
+
+void Service::Impl::note_restore(std::int32_t partition, std::optional<std::int64_t> committed, std::string_view what) {
+  if (!consumer) return;
+  consumer->commit_for_monitoring({{kafka::TopicPartition{input_topics.front(), partition}, committed.value_or(0)}},
+                                  fmt::format("{} restore: {}", owner_name, what));
 }
 
 // The rows of a commit left unfinished at `at` in changelog partition `tp` (its writer stopped

@@ -84,7 +84,7 @@ TEST_F(DaemonTest, TheStateChangelogGivesEachPartitionsStateBack) {
   testing::Finished listed;
   ASSERT_TRUE(eventually(30s, [&] {
     listed = run_to_end({kBinary, "partitions", "--config", (dir_ / "paydist.toml").string()}, dir_ / "partitions", 60s);
-    return listed.status == 0 && listed.err.find(" with_owner=3 lag=0") != std::string::npos;
+    return listed.status == 0 && listed.err.find(" with_owner=3 restoring=0 lag=0") != std::string::npos;
   })) << listed.out << listed.err;
   const std::vector<std::string> rows = split_lines(listed.out);
   ASSERT_EQ(rows.size(), 1u + kPartitions) << listed.out;
@@ -265,6 +265,39 @@ TEST_F(DaemonTest, ACommitLeftUnfinishedIsWrittenBackSoThatNoLaterRestoreImports
   ASSERT_EQ(got.status, 0) << got.err;
   EXPECT_GT(split_lines(want.out).size(), 2u) << want.out;
   EXPECT_EQ(got.out, want.out) << "account " << kept << "'s history";
+}
+
+// `paydist partitions` shows a restore while it runs: B, with no state, stalls 8 s at the
+// start of its first restore (a fault point); meanwhile that partition's restore column says
+// "restoring, changelog offset 0 of N" with B as the owner, and the summary counts it. Once B
+// has caught up nothing is restoring, and B's state is replay's.
+TEST_F(DaemonTest, PartitionsShowsAPartitionBeingRestoredAndItsProgress) {
+  const fs::path events = generate(60, 40, 59);
+  const std::vector<fs::path> halves = split(events, 2, 200);
+  ASSERT_NO_FATAL_FAILURE(apply_and_stop("changelog = true\n", "state-a", halves[0]));
+  write_config("changelog = true\n", "state-b");
+  start_daemon({"PAYDIST_FAULT=restore:started", "PAYDIST_FAULT_STALL_MS=8000"});
+  ASSERT_TRUE(eventually(60s, [&] { return daemon_.err().find("stalling 8000 ms") != std::string::npos; }))
+      << daemon_.err();
+  const testing::Finished listed =
+      run_to_end({kBinary, "partitions", "--config", (dir_ / "paydist.toml").string()}, dir_ / "partitions", 60s);
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  EXPECT_NE(listed.err.find(" restoring=1 "), std::string::npos) << listed.err;
+  int restoring_rows = 0;
+  for (const std::string& row : split_lines(listed.out)) {
+    if (row.find(" restoring, changelog offset 0 of ") == std::string::npos) continue;
+    ++restoring_rows;
+    EXPECT_NE(row.find(fmt::format(" pid {} state ", daemon_.pid())), std::string::npos) << row;
+  }
+  EXPECT_EQ(restoring_rows, 1) << listed.out;
+
+  feed(halves[1]);
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  const testing::Finished after =
+      run_to_end({kBinary, "partitions", "--config", (dir_ / "paydist.toml").string()}, dir_ / "partitions-after", 60s);
+  EXPECT_NE(after.err.find(" restoring=0 "), std::string::npos) << after.out << after.err;
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  expect_same_as_replay(events);
 }
 
 // A zombie: the group gives an instance's partitions to another member while the instance

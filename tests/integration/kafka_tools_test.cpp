@@ -225,7 +225,7 @@ TEST_F(KafkaToolsTest, PartitionsListsEveryInputPartitionEvenWithNoDaemon) {
     EXPECT_NE(row.find(" - "), std::string::npos) << row;    // nothing committed
     EXPECT_NE(row.find(" off "), std::string::npos) << row;  // no changelog
   }
-  EXPECT_NE(listed.err.find(fmt::format("partitions: topic=paydist.events group=nobody partitions={} with_owner=0 lag={}",
+  EXPECT_NE(listed.err.find(fmt::format("partitions: topic=paydist.events group=nobody partitions={} with_owner=0 restoring=0 lag={}",
                                         kPartitions, kPartitions)),
             std::string::npos)
       << listed.err;
