@@ -49,6 +49,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kRestoreFlushTimeout = std::chrono::seconds{30};
 constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
 constexpr auto kMembershipCheckInterval = std::chrono::milliseconds{10};
+constexpr auto kStallThreshold = std::chrono::seconds{2};
 constexpr auto kTailReadTimeout = std::chrono::milliseconds{30'000};
 constexpr const char* kSeqHeader = "paydist-seq";
 constexpr const char* kStateHeader = "paydist-state";
@@ -253,6 +254,13 @@ struct Service::Impl {
   // partitions from the changelog when assigned again.
   bool fenced = false;
   Clock::time_point last_membership_check{};
+  // When the event loop last entered or left a consumer poll. A lost assignment found while
+  // the loop had not been there for kStallThreshold is a zombie's (it stalled: a pause, a
+  // stopped process); one found by a loop that polls on time is the group's own doing (a
+  // commit that raced a rebalance makes librdkafka call the assignment lost) and is handed
+  // over as a revoke is.
+  Clock::time_point last_alive = Clock::now();
+  bool stalled() const { return Clock::now() - last_alive >= kStallThreshold; }
   void fence(std::string_view how);
   bool assignment_gone();
   // What restore_partition did: imported what it read, or also wrote back the rows of a commit
@@ -888,9 +896,10 @@ Status Service::Impl::write_back(const kafka::TopicPartition& tp, std::int64_t a
 }
 
 void Service::Impl::on_revoked(const std::vector<kafka::TopicPartition>& tps, bool lost) {
-  if (config.kafka.changelog && (lost || consumer->assignment_lost()))
-    fence(fmt::format("{} partition(s) lost: this instance missed its session timeout or max.poll.interval.ms",
-                      tps.size()));
+  if (config.kafka.changelog && stalled() && (lost || consumer->assignment_lost()))
+    fence(fmt::format("{} partition(s) lost after {} s without a poll: this instance missed its session timeout or "
+                      "max.poll.interval.ms",
+                      tps.size(), std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - last_alive).count()));
   if (!fenced) {
     // Whatever was applied from them is committed before they go: the next owner starts
     // where this state says.
@@ -931,8 +940,10 @@ bool Service::Impl::assignment_gone() {
   const auto now = Clock::now();
   if (now - last_membership_check < kMembershipCheckInterval) return false;
   last_membership_check = now;
-  if (consumer->assignment_lost())
-    fence("its consumer is out of the group: this instance missed its session timeout or max.poll.interval.ms");
+  if (stalled() && consumer->assignment_lost())
+    fence(fmt::format("its consumer is out of the group after {} s without a poll: it missed its session timeout or "
+                      "max.poll.interval.ms",
+                      std::chrono::duration_cast<std::chrono::seconds>(now - last_alive).count()));
   return fenced;
 }
 
@@ -1352,7 +1363,9 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     }
     if (now >= turn_end) break;
     const auto slice = std::min(kPollSliceMax, std::chrono::duration_cast<std::chrono::milliseconds>(turn_end - now));
+    s.last_alive = Clock::now();
     Result<kafka::Polled> polled = s.consumer->poll(s.batch ? std::chrono::milliseconds{0} : slice);
+    s.last_alive = Clock::now();
     if (!polled) return Error{polled.error()};
     if (!s.delivery_failure.empty()) return Error{s.delivery_failure};
     if (!polled->transient_error.empty()) {
