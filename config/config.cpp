@@ -270,6 +270,7 @@ const std::vector<Key<KafkaConfig>>& kafka_keys() {
       integer_key("outbox_messages_max", &KafkaConfig::outbox_messages_max, 1, 100'000'000),
       integer_key("merge_wait_ms", &KafkaConfig::merge_wait_ms, 0, 600'000),
       boolean_key("changelog", &KafkaConfig::changelog),
+      integer_key("standby_replicas", &KafkaConfig::standby_replicas, 0, 16),
   };
   return keys;
 }

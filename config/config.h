@@ -51,6 +51,10 @@ struct KafkaConfig {
   // per input partition), so that another instance can restore the partition's state.
   bool changelog = false;
   std::string changelog_topic = "paydist.state-changelog";
+  // With the changelog: keep warm copies of the partitions of up to this many other members
+  // (daemon/service.cpp keep_standbys), so that taking one over imports only the changelog's
+  // tail. 0: none.
+  std::uint32_t standby_replicas = 0;
   // More input topics, co-partitioned with events_topic (same partition count, same keys):
   // partition p of every input topic is one timeline, merged by message timestamp (ties in
   // the order events, then these as listed), the way Kafka Streams aligns its inputs.

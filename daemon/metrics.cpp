@@ -66,6 +66,11 @@ std::string render_metrics(const Metrics& m, const Gauges& g) {
   header(out, "paydist_rows_written_back_total", "counter",
          "Changelog rows written back after a commit left unfinished there, as the restored state holds them.");
   fmt::format_to(to, "paydist_rows_written_back_total {}\n", m.rows_written_back);
+  header(out, "paydist_standby_rows_total", "counter",
+         "Changelog rows imported into warm copies of other members' partitions ([kafka] standby_replicas), by "
+         "input partition.");
+  for (const auto& [partition, rows] : m.standby_rows)
+    fmt::format_to(to, "paydist_standby_rows_total{{partition=\"{}\"}} {}\n", partition, rows);
 
   header(out, "paydist_consumer_lag", "gauge", "Messages of an input partition not yet applied.");
   for (const Gauges::Partition& p : g.partitions)

@@ -50,6 +50,9 @@ struct Metrics {
   std::uint64_t restore_rows_left_out = 0;
   // Rows written back after such a commit, as the restored state holds them (or deleted).
   std::uint64_t rows_written_back = 0;
+  // [kafka] standby_replicas: rows imported into warm copies of partitions this instance
+  // does not own, by partition.
+  std::map<std::int32_t, std::uint64_t> standby_rows;
 };
 
 // Values read at the moment of a scrape.

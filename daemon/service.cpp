@@ -49,6 +49,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kRestoreFlushTimeout = std::chrono::seconds{30};
 constexpr auto kMetadataTimeout = std::chrono::milliseconds{10'000};
 constexpr auto kMembershipCheckInterval = std::chrono::milliseconds{10};
+constexpr auto kStandbyInterval = std::chrono::seconds{5};
 constexpr auto kStallThreshold = std::chrono::seconds{2};
 constexpr auto kTailReadTimeout = std::chrono::milliseconds{30'000};
 constexpr const char* kSeqHeader = "paydist-seq";
@@ -266,8 +267,15 @@ struct Service::Impl {
   // What restore_partition did: imported what it read, or also wrote back the rows of a commit
   // left unfinished (then the partition is caught up once more, to import them).
   enum class Restored : std::uint8_t { nothing, imported, wrote_back };
+  // `standby`: a warm copy of a partition another member owns (keep_standbys): quiet, and an
+  // unfinished last commit is the owner's commit in progress, never written back.
   Result<Restored> restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp, kafka::Watermarks marks,
-                                     std::int64_t from, std::string_view why);
+                                     std::int64_t from, std::string_view why, bool standby = false);
+  // [kafka] standby_replicas: which partitions this instance keeps warm copies of, and
+  // bringing them up to date every kStandbyInterval.
+  Status keep_standbys();
+  Clock::time_point next_standby_check{};
+  std::set<std::int32_t> standbys;
   Status write_back(const kafka::TopicPartition& tp, std::int64_t at, const std::vector<StateRow>& unfinished);
   // The restore's state of a partition, for `paydist partitions`: the group's committed offset
   // of it goes back with OWNER " restore: " `what` as its metadata (the offset as it is).
@@ -339,6 +347,9 @@ Status Service::Impl::connect() {
     if (!count) return Error{fmt::format("broker {}: {}", bootstrap, count.error())};
     output_partitions[t] = *count;
   }
+  if (k.standby_replicas > 0 && !k.changelog)
+    return Error{"[kafka] standby_replicas keeps copies of other members' partitions from the state changelog: it "
+                 "needs changelog = true"};
   // A changelog record, and with the changelog every output, goes to the partition of its
   // timeline: one per input partition.
   if (k.changelog) {
@@ -730,7 +741,8 @@ Result<ChangelogTail> last_commit_end(const kafka::ClientOptions& options, const
 // there, whose rows are then written back (write_back); progress goes to the log and
 // /metrics. No batch of the daemon's own is open (catch_up_from_changelog).
 Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& reader, const kafka::TopicPartition& tp,
-                                        kafka::Watermarks marks, std::int64_t from, std::string_view why) {
+                                                                 kafka::Watermarks marks, std::int64_t from,
+                                                                 std::string_view why, bool standby) {
   constexpr std::uint64_t kRestoreBatchRows = 20'000;
   const std::int32_t partition = tp.partition;
   const auto started = Clock::now();
@@ -740,20 +752,21 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
                              "delete)",
                              tp.topic, partition, marks.low, from)};
   if (marks.high <= from) {
-    if (from == 0)
+    if (from == 0 && !standby)
       log.info(fmt::format("partition {}: nothing in {}/{}: starting it from no state", partition, tp.topic, partition));
     return Restored::nothing;
   }
-  log.info(fmt::format("partition {}: {}: restoring it from {}/{} (offsets {} to {})", partition, why, tp.topic,
-                       partition, from, marks.high - 1));
+  if (!standby)
+    log.info(fmt::format("partition {}: {}: restoring it from {}/{} (offsets {} to {})", partition, why, tp.topic,
+                         partition, from, marks.high - 1));
   std::optional<std::int64_t> committed;
-  {
+  if (!standby) {
     const kafka::TopicPartition input{input_topics.front(), partition};
     Result<std::vector<kafka::CommittedOffset>> c =
         kafka::committed_offsets(client_options(), config.kafka.group_id, {input}, kMetadataTimeout);
     if (c && !c->empty()) committed = c->front().offset;
   }
-  note_restore(partition, committed, fmt::format("restoring, changelog offset {} of {}", from, marks.high));
+  if (!standby) note_restore(partition, committed, fmt::format("restoring, changelog offset {} of {}", from, marks.high));
   PAYDIST_FAULT_POINT("restore:started");
   // Rows after the last commit row are the start of a commit whose writer stopped before its
   // last record reached the changelog: importing them would give this state part of a commit
@@ -764,7 +777,7 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
   Result<ChangelogTail> tail = last_commit_end(scan, tp, from, marks.high);
   if (!tail) return Error{tail.error()};
   const std::int64_t end = tail->end;
-  const std::uint64_t left_out = tail->unfinished.size();
+  const std::uint64_t left_out = standby ? 0 : tail->unfinished.size();
   if (left_out > 0) {
     metrics.restore_rows_left_out += left_out;
     log.warn(fmt::format("partition {}: the last {} rows of {}/{} (offsets {} to {}) are part of a commit whose writer "
@@ -790,7 +803,7 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
       Result<StateRow> row = changelog_record_row(m, partition);
       if (!row) return Error{row.error()};
       ++rows;
-      ++metrics.restored_rows[partition];
+      ++(standby ? metrics.standby_rows : metrics.restored_rows)[partition];
       if (!row->value && row->table != RowTable::history) {
         if (deleting.empty())
           if (Status s = restoring->commit(Durability::buffered); !s) return s;
@@ -802,8 +815,11 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
         return Error{fmt::format("offset {}: {}", m.offset, s.error())};
       if (++in_batch == kRestoreBatchRows) {
         if (Status s = restoring->commit(Durability::synced); !s) return s;
-        log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, m.offset + 1, end));
-        note_restore(partition, committed, fmt::format("restoring, changelog offset {} of {}", m.offset + 1, marks.high));
+        if (!standby) {
+          log.info(fmt::format("partition {}: restored {} rows, to offset {} of {}", partition, rows, m.offset + 1, end));
+          note_restore(partition, committed,
+                       fmt::format("restoring, changelog offset {} of {}", m.offset + 1, marks.high));
+        }
         restoring = store->begin(timeline);
         in_batch = 0;
       }
@@ -815,6 +831,7 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
   restoring->set_changelog_position(timeline, end);
   if (Status s = restoring->commit(Durability::synced); !s) return Error{s.error()};
   changelog_delivered[partition] = changelog_recorded[partition] = end;
+  if (standby) return Restored::imported;
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   log.info(fmt::format("partition {}: restored from {}: {} rows in {:.2f} s ({:.0f} rows/s)", partition, tp.topic, rows,
                        seconds, seconds > 0 ? static_cast<double>(rows) / seconds : 0.0));
@@ -822,6 +839,76 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
   if (tail->unfinished.empty()) return Restored::imported;
   if (Status s = write_back(tp, end, tail->unfinished); !s) return Error{s.error()};
   return Restored::wrote_back;
+}
+
+// [kafka] standby_replicas = N. The members that own partitions are named by the state id in
+// the metadata of the group's committed offsets (the last committer of each partition; a
+// member that owns none is not seen, nor needed); with this state's id they are ordered, and
+// this instance keeps warm copies of the partitions of the N owners before it in that
+// circle. Each is brought up to the last whole commit in its changelog partition (never
+// written back: the owner is alive and committing), so that taking it over imports only the
+// changelog's tail (catch_up_from_changelog). Runs at most every kStandbyInterval; a failure
+// is a warning, retried next time. Commits the open batch first (a restore batch holds
+// nothing else).
+Status Service::Impl::keep_standbys() {
+  if (config.kafka.standby_replicas == 0 || !consumer || fenced) return Ok{};
+  const auto now = Clock::now();
+  if (now < next_standby_check) return Ok{};
+  next_standby_check = now + kStandbyInterval;
+  const std::int32_t count = output_partitions.back();  // the changelog: one per input partition
+  std::vector<kafka::TopicPartition> tps;
+  for (std::int32_t p = 0; p < count; ++p) tps.push_back({input_topics.front(), p});
+  Result<std::vector<kafka::CommittedOffset>> committed =
+      kafka::committed_offsets(client_options(), config.kafka.group_id, tps, kMetadataTimeout);
+  if (!committed) {
+    log.warn(fmt::format("standby copies: reading the group's offsets: {}", committed.error()));
+    return Ok{};
+  }
+  const std::string& self = store->state_id();
+  std::map<std::int32_t, std::string> owner_of;
+  std::set<std::string> members{self};
+  for (const kafka::CommittedOffset& c : *committed) {
+    const std::size_t at = c.metadata.find(" state ");
+    if (at == std::string::npos) continue;
+    std::string id = c.metadata.substr(at + 7, store->state_id().size());
+    members.insert(id);
+    owner_of[c.tp.partition] = std::move(id);
+  }
+  const std::vector<std::string> circle(members.begin(), members.end());
+  const auto self_at = static_cast<std::size_t>(std::find(circle.begin(), circle.end(), self) - circle.begin());
+  std::set<std::string> followed;  // the owners whose partitions this instance keeps warm
+  for (std::size_t k = 1; k <= config.kafka.standby_replicas && k < circle.size(); ++k)
+    followed.insert(circle[(self_at + circle.size() - k) % circle.size()]);
+  std::set<std::int32_t> owned;
+  for (const kafka::TopicPartition& tp : consumer->assignment()) owned.insert(tp.partition);
+  std::set<std::int32_t> wanted;
+  for (const auto& [partition, owner] : owner_of)
+    if (!owned.contains(partition) && followed.contains(owner)) wanted.insert(partition);
+  if (wanted != standbys)
+    log.info(fmt::format("standby copies: keeping partitions [{}] warm (their owners: the {} member(s) before this one "
+                         "of {})",
+                         fmt::join(wanted, ", "), followed.size(), circle.size()));
+  standbys = wanted;
+  for (const std::int32_t partition : wanted) {
+    if (batch)
+      if (Status s = commit_batch(); !s) return s;
+    if (Status s = finish_commit(true); !s) return s;
+    const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
+    kafka::ClientOptions options = client_options();
+    options.client_id = "paydistd-standby";
+    Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
+    if (!reader) return Error{reader.error()};
+    Result<kafka::Watermarks> marks = (*reader)->watermarks(tp, kMetadataTimeout);
+    if (!marks) {
+      log.warn(fmt::format("standby copy of partition {}: {}", partition, marks.error()));
+      continue;
+    }
+    const std::int64_t from = store->read_changelog_position(static_cast<TimelineId>(partition)).value_or(0);
+    if (marks->high <= from) continue;
+    Result<Restored> r = restore_partition(**reader, tp, *marks, from, "standby copy", true);
+    if (!r) log.warn(fmt::format("standby copy of partition {}: {}", partition, r.error()));
+  }
+  return Ok{};
 }
 
 void Service::Impl::note_restore(std::int32_t partition, std::optional<std::int64_t> committed, std::string_view what) {
@@ -1385,6 +1472,7 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
   // the wait is over, even while other partitions keep the consumer busy.
   if (s.merge_queued > 0) s.release_all();
   if (Status a = s.acknowledge_if_idle(); !a) return Error{a.error()};
+  if (Status k = s.keep_standbys(); !k) return Error{k.error()};
   // With no traffic nothing would say the broker is back: ask it, now and then.
   if (s.broker_trouble && Clock::now() - s.last_probe >= kBrokerProbeInterval) {
     s.last_probe = Clock::now();

@@ -68,6 +68,7 @@ TEST(Config, ExampleFileLoadsToExactlyTheDefaults) {
   EXPECT_EQ(config->kafka.rejects_topic, defaults_all.kafka.rejects_topic);
   EXPECT_EQ(config->kafka.extra_input_topics, defaults_all.kafka.extra_input_topics);
   EXPECT_EQ(config->kafka.merge_wait_ms, defaults_all.kafka.merge_wait_ms);
+  EXPECT_EQ(config->kafka.standby_replicas, defaults_all.kafka.standby_replicas);
   EXPECT_TRUE(config->kafka.client.empty());
   EXPECT_EQ(config->http.listen, defaults_all.http.listen);
   EXPECT_EQ(config->business_date.source, defaults_all.business_date.source);
@@ -289,7 +290,8 @@ TEST(Config, DaemonDefaultsRunOnTheEmbeddedBroker) {
 TEST(Config, DaemonKeysAreCheckedNamingTheKey) {
   EXPECT_EQ(parse_error("[kafka]\nbroker = \"x:1\"\n"),
             "paydist.toml: kafka.broker: unknown key (known keys: brokers, embedded_partitions, group_id, "
-            "batch_messages_max, batch_interval_ms, outbox_messages_max, merge_wait_ms, changelog)");
+            "batch_messages_max, batch_interval_ms, outbox_messages_max, merge_wait_ms, changelog, "
+            "standby_replicas)");
   EXPECT_EQ(parse_error("[kafka]\nchangelog = \"yes\"\n"),
             "paydist.toml: kafka.changelog: expected true or false, got \"yes\"");
   EXPECT_EQ(parse_error("[kafka.topics]\nchangelog = \"wlm.activities\"\n"),
@@ -348,6 +350,9 @@ TEST(Config, ExtraInputTopicsMustBeDistinctNamesWithOneRoleEach) {
   EXPECT_EQ(parse_error("[kafka.topics]\nrejects = \"paydist.events\"\n"),
             "paydist.toml: kafka.topics.rejects: \"paydist.events\" is also kafka.topics.events; every topic has "
             "one role");
+  EXPECT_EQ(parse_ok("[kafka]\nchangelog = true\nstandby_replicas = 2\n").kafka.standby_replicas, 2u);
+  EXPECT_EQ(parse_error("[kafka]\nstandby_replicas = 17\n"),
+            "paydist.toml: kafka.standby_replicas: expected an integer from 0 to 16, got 17");
   EXPECT_EQ(parse_error("[kafka]\nmerge_wait_ms = -1\n"),
             "paydist.toml: kafka.merge_wait_ms: expected an integer from 0 to 600000, got -1");
 }

@@ -300,6 +300,59 @@ TEST_F(DaemonTest, PartitionsShowsAPartitionBeingRestoredAndItsProgress) {
   expect_same_as_replay(events);
 }
 
+// [kafka] standby_replicas = 1: A and B run side by side, each keeping a warm copy of the
+// other's partitions. A is killed; B takes A's partitions over from its warm copies (at most
+// the changelog's tail to import), never restoring a whole partition. Together exactly
+// replay's outputs, none twice, and B's state is replay's.
+TEST_F(DaemonTest, WithStandbyCopiesTheSurvivorTakesAKilledInstancesPartitionsOverFromItsWarmCopy) {
+  const fs::path events = generate(90, 40, 61);
+  const std::vector<fs::path> halves = split(events, 2, 300);
+  const std::string keys = "changelog = true\nstandby_replicas = 1\n";
+  write_config(keys, "state-a");
+  fs::copy_file(dir_ / "paydist.toml", dir_ / "paydist-a.toml");
+  Child a = Child::spawn({kDaemon, "--config", (dir_ / "paydist-a.toml").string()}, dir_ / "daemon-a");
+  ASSERT_TRUE(eventually(60s, [&] { return a.err().find("assigned paydist.events/") != std::string::npos; })) << a.err();
+  const int a_port = testing::http_port_in_log(a.err());
+  write_config(keys, "state-b");
+  start_daemon();
+  // A and B together hold every partition, have applied each to its end and published all.
+  auto all_applied = [&] {
+    const std::string ma = http_get(a_port, "/metrics").second, mb = metrics();
+    return assigned_partitions(ma) + assigned_partitions(mb) == kPartitions && metric(ma, "paydist_outbox_depth") == 0 &&
+           metric(mb, "paydist_outbox_depth") == 0 && testing::applied_to_end(ma, bootstrap_, end_offsets_) &&
+           testing::applied_to_end(mb, bootstrap_, end_offsets_);
+  };
+  feed(halves[0]);
+  ASSERT_TRUE(eventually(120s, all_applied)) << a.err() << daemon_.err();
+  // B holds some partitions and keeps A's warm.
+  ASSERT_TRUE(eventually(60s, [&] {
+    return metric(metrics(), "paydist_standby_rows_total") > 0 &&
+           daemon_.err().find("standby copies: keeping partitions [") != std::string::npos;
+  })) << metrics() << daemon_.err();
+  feed(halves[1]);
+  ASSERT_TRUE(eventually(120s, all_applied)) << a.err() << daemon_.err();
+  std::this_thread::sleep_for(6s);  // a standby round after the last commits
+  const std::size_t before_kill = daemon_.err().size();
+  a.stop(SIGKILL, 5s);
+
+  ASSERT_TRUE(eventually(120s, [&] { return caught_up(); })) << metrics() << daemon_.err();
+  // Each partition B takes over starts where its warm copy is (its last standby round, plus
+  // the changelog's tail if the copy was behind: "this state's copy stops at offset N").
+  const std::string takeover = daemon_.err().substr(before_kill);
+  int taken = 0;
+  for (const std::string& line : split_lines(takeover)) {
+    if (line.find("assigned paydist.events/") == std::string::npos) continue;
+    ++taken;
+    EXPECT_EQ(line.find("from offset beginning"), std::string::npos) << line;
+  }
+  EXPECT_GE(taken, 1) << takeover;
+  EXPECT_EQ(takeover.find("no state here"), std::string::npos) << "B restored a whole partition: " << takeover;
+  EXPECT_EQ(takeover.find("importing the whole changelog partition"), std::string::npos) << takeover;
+  ASSERT_EQ(daemon_.stop(SIGTERM, 30s), 0) << daemon_.err();
+  expect_same_as_replay(events);
+  expect_outputs_numbered_per_partition();
+}
+
 // A zombie: the group gives an instance's partitions to another member while the instance
 // stalls (here its main thread stops for 20 s at a fault point right after it hands an output
 // to the producer, past a max.poll.interval.ms of 6 s, so its consumer leaves the group).
