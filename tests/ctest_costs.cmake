@@ -8,6 +8,9 @@ set_tests_properties(
   CrashCampaign.KillsAtRandomInstantsAndFaultPointsLoseNothingAndApplyNothingTwice
   PROPERTIES COST 120)
 set_tests_properties(DaemonTest.SigkillAtRandomMomentsLosesNothingAndPublishesNothingTwice PROPERTIES COST 44)
+set_tests_properties(ScaleOutTest.ThreeInstancesWithKillsAndAFourthJoiningGiveWhatOneReplayGives PROPERTIES COST 38)
+set_tests_properties(DaemonTest.WithStandbyCopiesTheSurvivorTakesAKilledInstancesPartitionsOverFromItsWarmCopy
+                     PROPERTIES COST 31)
 set_tests_properties(BrokerFaultTest.BrokerDownAndUpUnderLoadLosesNothingAndPublishesNothingTwice PROPERTIES COST 24)
 set_tests_properties(DaemonTest.ANewStateOnUsedOutputTopicsLosesNothingAfterACrash PROPERTIES COST 23)
 set_tests_properties(BrokerFaultTest.SigtermUnderLoadWithASlowBrokerStopsInTimeAndARestartLosesNothing PROPERTIES COST 21)

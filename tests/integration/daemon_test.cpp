@@ -331,7 +331,6 @@ TEST_F(DaemonTest, WithStandbyCopiesTheSurvivorTakesAKilledInstancesPartitionsOv
   })) << metrics() << daemon_.err();
   feed(halves[1]);
   ASSERT_TRUE(eventually(120s, all_applied)) << a.err() << daemon_.err();
-  std::this_thread::sleep_for(6s);  // a standby round after the last commits
   const std::size_t before_kill = daemon_.err().size();
   a.stop(SIGKILL, 5s);
 
@@ -354,7 +353,7 @@ TEST_F(DaemonTest, WithStandbyCopiesTheSurvivorTakesAKilledInstancesPartitionsOv
 }
 
 // A zombie: the group gives an instance's partitions to another member while the instance
-// stalls (here its main thread stops for 20 s at a fault point right after it hands an output
+// stalls (here its main thread stops for 10 s at a fault point right after it hands an output
 // to the producer, past a max.poll.interval.ms of 6 s, so its consumer leaves the group).
 // Back, it publishes nothing more, neither the rest of that commit's outputs nor its
 // changelog records, and stops with a line saying why (a restart drops what it had not
@@ -365,9 +364,9 @@ TEST_F(DaemonTest, AnInstanceWhosePartitionsWentToAnotherWhileItStalledPublishes
   write_config("changelog = true\n", "state-a", R"("max.poll.interval.ms" = 6000)");
   fs::copy_file(dir_ / "paydist.toml", dir_ / "paydist-a.toml");
   Child a = Child::spawn({kDaemon, "--config", (dir_ / "paydist-a.toml").string()}, dir_ / "daemon-a",
-                         {"PAYDIST_FAULT=publish:after-produce:60", "PAYDIST_FAULT_STALL_MS=20000"});
+                         {"PAYDIST_FAULT=publish:after-produce:60", "PAYDIST_FAULT_STALL_MS=10000"});
   feed(events);
-  ASSERT_TRUE(eventually(60s, [&] { return a.err().find("stalling 20000 ms") != std::string::npos; })) << a.err();
+  ASSERT_TRUE(eventually(60s, [&] { return a.err().find("stalling 10000 ms") != std::string::npos; })) << a.err();
 
   write_config("changelog = true\n", "state-b");
   start_daemon();
