@@ -678,21 +678,13 @@ std::optional<Account> StateStore::read_account(const AccountId& id) {
 }
 
 std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
-  ReadTxn txn{*impl_};
-  const Db& db = impl_->history;
-  std::string key;
-  history_key(id.view(), 0, key);
-  const std::string prefix = key.substr(0, id.view().size() + 1);
+  const std::size_t prefix = id.view().size() + 1;  // the account id and its NUL
   std::vector<HistoryEntry> entries;
-  Cursor cursor{txn.get(), db};
-  MDB_val k = to_val(key), v{};
-  for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), db, op, k, v); op = MDB_NEXT) {
-    const std::string_view found = to_view(k);
-    if (!found.starts_with(prefix)) break;
-    if (found.size() != prefix.size() + 8) fatal(db, found, "history key of the wrong length");
-    Result<std::string> text = decode_history_entry(to_view(v));
-    if (!text) fatal(db, found, text.error());
-    entries.push_back(HistoryEntry{read_be(found.substr(prefix.size())), std::move(*text)});
+  for (const StateRow& row : read_history_rows(id.view())) {
+    if (row.key.size() != prefix + 8) fatal(impl_->history, row.key, "history key of the wrong length");
+    Result<std::string> text = decode_history_entry(*row.value);
+    if (!text) fatal(impl_->history, row.key, text.error());
+    entries.push_back(HistoryEntry{read_be(std::string_view{row.key}.substr(prefix)), std::move(*text)});
   }
   return entries;
 }
