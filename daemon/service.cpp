@@ -842,8 +842,9 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
 }
 
 // [kafka] standby_replicas = N. The members that own partitions are named by the state id in
-// the metadata of the group's committed offsets (the last committer of each partition; a
-// member that owns none is not seen, nor needed); with this state's id they are ordered, and
+// the metadata of the group's committed offsets (the last committer of each partition; each
+// owner commits its positions again at every round; a member that owns none is not seen,
+// nor needed); with this state's id they are ordered, and
 // this instance keeps warm copies of the partitions of the N owners before it in that
 // circle. Each is brought up to the last whole commit in its changelog partition (never
 // written back: the owner is alive and committing), so that taking it over imports only the
@@ -855,6 +856,12 @@ Status Service::Impl::keep_standbys() {
   const auto now = Clock::now();
   if (now < next_standby_check) return Ok{};
   next_standby_check = now + kStandbyInterval;
+  // Owners are known by what they commit, and an owner with nothing new to apply commits
+  // nothing: each one says again, at each round, which partitions it holds and where it is.
+  std::vector<std::pair<kafka::TopicPartition, std::int64_t>> holding;
+  for (const auto& [tp, next] : positions)
+    if (next != kUnknownPosition) holding.emplace_back(tp, next);
+  consumer->commit_for_monitoring(holding, owner_name);
   const std::int32_t count = output_partitions.back();  // the changelog: one per input partition
   std::vector<kafka::TopicPartition> tps;
   for (std::int32_t p = 0; p < count; ++p) tps.push_back({input_topics.front(), p});
