@@ -810,6 +810,11 @@ std::string changelog_key(TimelineId timeline, const StateRow& row) {
 
 std::string commit_row_key(TimelineId timeline) { return be32(timeline); }
 
+std::string_view history_key_account(std::string_view key) {
+  const std::optional<HistoryKeyParts> parts = parse_history_key(key);
+  return parts ? parts->account_id : std::string_view{};
+}
+
 TimelineId changelog_key_timeline(std::string_view key) {
   return key.size() >= 4 ? static_cast<TimelineId>(read_be(key.substr(0, 4))) : 0;
 }

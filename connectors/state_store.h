@@ -134,6 +134,8 @@ struct StateRow {
 std::string changelog_key(TimelineId timeline, const StateRow& row);
 // The same key written into `out` (replacing it), for a row not held in a StateRow.
 void changelog_key(TimelineId timeline, RowTable table, std::string_view row_key, std::string& out);
+// The account a history row's key names (empty for a key that is not one).
+std::string_view history_key_account(std::string_view key);
 // The key of `timeline`'s commit row (RowTable::commit), which closes each commit's rows.
 std::string commit_row_key(TimelineId timeline);
 // The timeline (partition) a changelog key names; 0 for a key too short to name one.

@@ -849,8 +849,8 @@ Result<Service::Impl::Restored> Service::Impl::restore_partition(kafka::Reader& 
 // circle. Each is brought up to the last whole commit in its changelog partition (never
 // written back: the owner is alive and committing), so that taking it over imports only the
 // changelog's tail (catch_up_from_changelog). Runs at most every kStandbyInterval; a failure
-// is a warning, retried next time. Commits the open batch first (a restore batch holds
-// nothing else).
+// is a warning, retried next time. Commits the open batch before an import (a restore batch
+// holds nothing else), only when a copy has something new.
 Status Service::Impl::keep_standbys() {
   if (config.kafka.standby_replicas == 0 || !consumer || fenced) return Ok{};
   const auto now = Clock::now();
@@ -897,9 +897,6 @@ Status Service::Impl::keep_standbys() {
                          fmt::join(wanted, ", "), followed.size(), circle.size()));
   standbys = wanted;
   for (const std::int32_t partition : wanted) {
-    if (batch)
-      if (Status s = commit_batch(); !s) return s;
-    if (Status s = finish_commit(true); !s) return s;
     const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
     kafka::ClientOptions options = client_options();
     options.client_id = "paydistd-standby";
@@ -911,7 +908,10 @@ Status Service::Impl::keep_standbys() {
       continue;
     }
     const std::int64_t from = store->read_changelog_position(static_cast<TimelineId>(partition)).value_or(0);
-    if (marks->high <= from) continue;
+    if (marks->high <= from) continue;  // nothing new: the open batch goes on
+    if (batch)
+      if (Status s = commit_batch(); !s) return s;
+    if (Status s = finish_commit(true); !s) return s;
     Result<Restored> r = restore_partition(**reader, tp, *marks, from, "standby copy", true);
     if (!r) log.warn(fmt::format("standby copy of partition {}: {}", partition, r.error()));
   }
@@ -963,7 +963,8 @@ Status Service::Impl::write_back(const kafka::TopicPartition& tp, std::int64_t a
   std::set<std::string> history_accounts;
   for (const auto& [table, row_key] : keys) {
     if (table == RowTable::history) {
-      if (row_key.size() > 9) history_accounts.insert(row_key.substr(0, row_key.size() - 9));
+      if (const std::string_view account = history_key_account(row_key); !account.empty())
+        history_accounts.emplace(account);
       if (store->read_row(timeline, table, row_key)) continue;
       ++tombstones;
       if (Status s = produce(table, row_key, std::string{}); !s) return Error{fmt::format("writing back: {}", s.error())};
