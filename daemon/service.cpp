@@ -191,6 +191,12 @@ struct Service::Impl {
   };
   std::mutex commit_result_mutex;
   std::optional<CommitResult> commit_result;
+  // A commit is in flight and the committer thread has not finished it yet.
+  bool commit_running() {
+    if (!committing) return false;
+    std::lock_guard lock{commit_result_mutex};
+    return !commit_result.has_value();
+  }
 
   Impl(Config c, ServiceLog l) : config(std::move(c)), log(std::move(l)), decoder(config.rules), applier(config.rules) {}
   ~Impl() {
@@ -205,6 +211,16 @@ struct Service::Impl {
   kafka::ClientOptions client_options() const {
     kafka::ClientOptions options{.brokers = bootstrap, .client = config.kafka.client};
     options.client_id = "paydistd";
+    return options;
+  }
+  // For a consumer or reader. The embedded broker (librdkafka's mock cluster) answers a fetch
+  // that found nothing only when fetch.wait.max.ms (500 by default) is over, even if messages
+  // came meanwhile; a real broker answers as they come. So on the embedded broker a message
+  // would wait up to half a second to be fetched: it is asked every 10 ms instead ([kafka.client]
+  // may say otherwise).
+  kafka::ClientOptions consumer_options() const {
+    kafka::ClientOptions options = client_options();
+    if (embedded) options.client.insert(options.client.begin(), {"fetch.wait.max.ms", "10"});
     return options;
   }
 
@@ -388,7 +404,7 @@ Status Service::Impl::connect() {
 // The last message of each of `tps` that holds any.
 Result<std::map<kafka::TopicPartition, kafka::ConsumedMessage>> Service::Impl::last_messages(
     const std::vector<kafka::TopicPartition>& tps) {
-  kafka::ClientOptions options = client_options();
+  kafka::ClientOptions options = consumer_options();
   options.client_id = "paydistd-recovery";
   Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
   if (!reader) return Error{reader.error()};
@@ -636,7 +652,7 @@ Status Service::Impl::catch_up_from_changelog(std::int32_t partition, bool impor
       if (is_changelog(topic)) return Error{fmt::format("changelog record seq {} of this state is not delivered yet", seq)};
     position = store->read_changelog_position(static_cast<TimelineId>(partition));
   }
-  kafka::ClientOptions options = client_options();
+  kafka::ClientOptions options = consumer_options();
   options.client_id = "paydistd-restore";
   Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
   if (!reader) return Error{reader.error()};
@@ -898,7 +914,7 @@ Status Service::Impl::keep_standbys() {
   standbys = wanted;
   for (const std::int32_t partition : wanted) {
     const kafka::TopicPartition tp{config.kafka.changelog_topic, partition};
-    kafka::ClientOptions options = client_options();
+    kafka::ClientOptions options = consumer_options();
     options.client_id = "paydistd-standby";
     Result<std::unique_ptr<kafka::Reader>> reader = kafka::Reader::create(options);
     if (!reader) return Error{reader.error()};
@@ -1062,7 +1078,7 @@ Status Service::Impl::join_group() {
   kafka::RebalanceHandler handler;
   handler.assigned = [this](const std::vector<kafka::TopicPartition>& tps) { return start_offsets(tps); };
   handler.revoked = [this](const std::vector<kafka::TopicPartition>& tps, bool lost) { on_revoked(tps, lost); };
-  kafka::ClientOptions options = client_options();
+  kafka::ClientOptions options = consumer_options();
   // contract 6: one byte over max_message_bytes is enough for the codec to reject a message
   // by its size; more of an oversized message is never copied.
   options.value_bytes_max = config.rules.max_message_bytes + 1;
@@ -1470,6 +1486,16 @@ Result<bool> Service::turn(std::chrono::milliseconds budget) {
     }
     if (!polled->message) {
       if (!s.batch) break;  // idle
+      // Nothing more to read just now: the batch commits unless the commit before it is
+      // still running (it then grows until that one is done, or to the bounds above). Under
+      // a load the daemon keeps up with, a message so waits for about one commit, not for
+      // batch_interval_ms; under a backlog the consumer's queue is seldom empty and the
+      // bounds end the batches.
+      if (!s.commit_running()) {
+        if (Status c = s.commit_batch(); !c) return Error{c.error()};
+        more = true;
+        break;
+      }
       continue;
     }
     s.broker_trouble = false;

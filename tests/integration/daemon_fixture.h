@@ -80,9 +80,7 @@ dir = "{}"
 {}
 [kafka]
 brokers = "{}"
-batch_messages_max = 300
-batch_interval_ms = 30
-{}
+{}{}
 [kafka.client]
 {}
 # A SIGKILLed member leaves the group only at its session timeout: keep that short here.
@@ -91,10 +89,12 @@ batch_interval_ms = 30
 [http]
 listen = "127.0.0.1:0"
 )",
-                                                        (dir_ / state).string(), state_keys, bootstrap_, kafka_keys,
-                                                        client_keys);
+                                                        (dir_ / state).string(), state_keys, bootstrap_, batch_keys_,
+                                                        kafka_keys, client_keys);
     state_ = dir_ / state;
   }
+  // The batch bounds write_config() gives (small: many commits, so many moments to crash in).
+  std::string batch_keys_ = "batch_messages_max = 300\nbatch_interval_ms = 30\n";
   void TearDown() override {
     end_offsets_.reset();
     daemon_.stop(SIGKILL, 5s);

@@ -35,6 +35,28 @@ TEST_F(DaemonTest, GivesWhatReplayGivesAndStopsCleanlyOnSigterm) {
   expect_same_as_replay(events);
 }
 
+// A batch ends when the consumer has nothing more to give and no commit is running, not only
+// at its bounds: with bounds no test waits for (60 s, ten million messages), every output is
+// committed and published while the daemon runs, and they are what replay gives.
+TEST_F(DaemonTest, ABatchCommitsOnceTheInputIsDrainedWithoutWaitingForItsBounds) {
+  batch_keys_ = "batch_messages_max = 10000000\nbatch_interval_ms = 60000\n";
+  write_config("");
+  const fs::path events = generate(60, 40, 11);
+  const testing::Finished r = run_to_end({kBinary, "replay", "--state", (dir_ / "count-state").string(), "--out",
+                                          (dir_ / "count-out").string(), events.string()},
+                                         dir_ / "count", 120s);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::size_t distributions = split_lines(read_text(dir_ / "count-out" / "distributions.jsonl")).size();
+  ASSERT_GT(distributions, 0u);
+  start_daemon();
+  feed(events);
+  ASSERT_TRUE(eventually(30s, [&] {
+    return caught_up() && topic_values("paydist.distributions").size() == distributions;
+  })) << metrics() << daemon_.err();
+  EXPECT_EQ(daemon_.stop(SIGTERM, 5s), 0) << daemon_.err();
+  expect_same_as_replay(events);
+}
+
 TEST_F(DaemonTest, SigkillAtRandomMomentsLosesNothingAndPublishesNothingTwice) {
   // About 17,000 lines: small enough for the mock broker's 5 MiB per partition, long enough
   // that the kills below land while the daemon works through it (checked at the end).
