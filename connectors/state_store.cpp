@@ -191,7 +191,29 @@ struct BatchBuffers {
   // while the account is still in the CPU's cache (encoding them all at commit reads every
   // one back from memory). Loads decode from here. Keyed by std::string so that each node
   // caches its hash.
-  std::unordered_map<std::string, std::string> account_records;
+  //
+  // With each record, the account's entry in the deadline index: where it was before the
+  // batch first stored the account and where it is now; commit moves the entry when the
+  // two differ. Kept beside the record because store_account has that node in hand: kept
+  // as sets of index slots instead, each message that moves its deadline paid for lookups
+  // that miss the cache (ordered trees, 5% of a replay's samples; hash tables, 4%).
+  struct StoredAccount {
+    std::string record;
+    TimelineId timeline = 0;
+    std::uint64_t seq = 0;
+    std::optional<Date> deadline_before, deadline_now;
+    bool deadline_moved() const { return deadline_before != deadline_now; }
+  };
+  using AccountRecords = std::unordered_map<std::string, StoredAccount>;
+  AccountRecords account_records;
+  std::size_t deadlines_moved = 0;  // accounts whose deadline_before != deadline_now
+
+  // An index entry an account was moved to: its slot, and the account it belongs to.
+  struct AddedEntry {
+    DeadlineSlot slot;
+    const AccountRecords::value_type* account;
+    bool operator>(const AddedEntry& other) const { return slot > other.slot; }
+  };
 
   std::unordered_set<std::string> accepted_events;  // event keys
   std::string event_key_buffer;
@@ -201,19 +223,23 @@ struct BatchBuffers {
 
   // What the batch changed in one timeline (the daemon's batch spans its partitions).
   struct TimelineChanges {
-    // The index entries the batch added (-> the account's key in `account_records`) and
-    // removed.
-    std::map<DeadlineSlot, const std::string*> deadlines_added;
-    std::set<DeadlineSlot> deadlines_removed;
+    // The index entries the batch added, for first_deadline_up_to: a min-heap with an
+    // element for each time store_account moved an account's entry in this timeline to a
+    // date. An element whose account has moved on since is dead: skipped (and popped) when
+    // it comes to the top.
+    std::vector<AddedEntry> added_heap;
     // The deadline scan: LMDB's entries do not change while the batch is open, so every
-    // entry before `scan_from` was found hidden (removed) once and need not be looked at
-    // again; if one is added back it sits in deadlines_added. Keeps a long date jump linear.
+    // entry before `scan_from` was found dead (its account moved away) once and need not be
+    // looked at again; if its account moves back, the heap above has it. Keeps a long date
+    // jump linear.
     std::string scan_from;
     bool scan_exhausted = false;
     // The same for the entries the predecessor added (they do not change either): every one
-    // before `predecessor_added_from` was found removed by this batch.
+    // before `predecessor_added_from` was found moved away by this batch.
     std::optional<DeadlineSlot> predecessor_added_from;
     bool predecessor_added_exhausted = false;
+    // The predecessor's moved entries in this timeline, in order: gathered at the first look.
+    std::optional<std::vector<AddedEntry>> predecessor_added;
 
     std::optional<TimelineState> state;  // loaded or stored
     bool state_dirty = false;
@@ -269,8 +295,10 @@ struct BatchBuffers {
   bool changelog_captured = false;
 
   // commit()'s views of the entries above in key order.
-  std::vector<const std::pair<const std::string, std::string>*> sorted_records;
+  std::vector<const AccountRecords::value_type*> sorted_records;
   std::vector<const std::string*> sorted_events;
+  std::vector<std::pair<TimelineId, DeadlineSlot>> deadline_deletes;
+  std::vector<std::pair<std::pair<TimelineId, DeadlineSlot>, const std::string*>> deadline_puts;
 
   void clear() {
     account_records.clear();
@@ -294,6 +322,9 @@ struct BatchBuffers {
     changelog_captured = false;
     sorted_records.clear();
     sorted_events.clear();
+    deadline_deletes.clear();
+    deadline_puts.clear();
+    deadlines_moved = 0;
   }
 };
 
@@ -1213,6 +1244,7 @@ struct StateStore::Batch::Impl : BatchBuffers {
       t.scan_exhausted = false;
       t.predecessor_added_from.reset();
       t.predecessor_added_exhausted = false;
+      t.predecessor_added.reset();
     }
   }
   Status commit_now(Durability durability);
@@ -1221,10 +1253,11 @@ struct StateStore::Batch::Impl : BatchBuffers {
     event_key(timeline, scope, id, event_key_buffer);
     return event_key_buffer;
   }
-  void move_deadline(std::optional<Date> previous, const Account& account, const std::string& key);
   const TimelineChanges* predecessor_changes() const;
-  std::optional<DeadlineEntry> first_stored_deadline(Date up_to, const TimelineChanges* before);
-  std::optional<DeadlineEntry> first_predecessor_deadline(Date up_to, const TimelineChanges& before);
+  bool entry_live(Date date, std::string_view account_id);
+  std::string live_lookup;  // entry_live's key buffer
+  std::optional<DeadlineEntry> first_stored_deadline(Date up_to);
+  std::optional<DeadlineEntry> first_predecessor_deadline(Date up_to);
   WriteFailure write_all(std::string& scratch);
   WriteFailure write_history(std::string& key, std::string& scratch);
   std::size_t estimated_bytes() const;
@@ -1277,10 +1310,10 @@ void StateStore::Batch::mark_event_accepted(EventScope scope, const EventId& id)
 std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
   Impl& b = *impl_;
   if (auto it = b.account_records.find(id.str()); it != b.account_records.end())
-    return decoded_or_fatal(decode_account(it->second), b.store.accounts, id.view());
+    return decoded_or_fatal(decode_account(it->second.record), b.store.accounts, id.view());
   if (b.predecessor)
     if (auto it = b.predecessor->account_records.find(id.str()); it != b.predecessor->account_records.end())
-      return decoded_or_fatal(decode_account(it->second), b.store.accounts, id.view());
+      return decoded_or_fatal(decode_account(it->second.record), b.store.accounts, id.view());
   std::optional<std::string_view> bytes = get(b.read_txn(), b.store.accounts, id.view());
   if (!bytes) return std::nullopt;
   return decoded_or_fatal(decode_account(*bytes), b.store.accounts, id.view());
@@ -1289,29 +1322,30 @@ std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
 void StateStore::Batch::store_account(const Account& account, std::optional<Date> previous_deadline) {
   Impl& b = *impl_;
   auto [it, inserted] = b.account_records.try_emplace(account.id.str());
+  BatchBuffers::StoredAccount& stored = it->second;
   if (b.store.changelog) b.changelog_accounts.insert_or_assign(it->first, b.timeline);
   if (account.timeline == b.timeline) {
-    encode_account(account, it->second);
+    encode_account(account, stored.record);
   } else {  // new here: it lives on this batch's timeline
     Account placed = account;
     placed.timeline = b.timeline;
-    encode_account(placed, it->second);
+    encode_account(placed, stored.record);
   }
-  // Most messages leave the account's deadline where it was: then its entry stays as it is.
-  if (previous_deadline != account.indexed_deadline) b.move_deadline(previous_deadline, account, it->first);
-}
-
-void StateStore::Batch::Impl::move_deadline(std::optional<Date> previous, const Account& account,
-                                            const std::string& key) {
-  if (previous) {
-    const DeadlineSlot slot{*previous, account.seq};
-    changes->deadlines_added.erase(slot);
-    changes->deadlines_removed.insert(slot);
+  // The index entry: where it was before this batch (the first store's previous_deadline),
+  // where it is now. Most messages leave it where it was.
+  if (inserted) {
+    stored.timeline = b.timeline;
+    stored.seq = account.seq;
+    stored.deadline_before = stored.deadline_now = previous_deadline;
   }
-  if (account.indexed_deadline) {
-    const DeadlineSlot slot{*account.indexed_deadline, account.seq};
-    changes->deadlines_removed.erase(slot);
-    changes->deadlines_added.insert_or_assign(slot, &key);
+  if (stored.deadline_now == account.indexed_deadline) return;
+  const bool was_moved = stored.deadline_moved();
+  stored.deadline_now = account.indexed_deadline;
+  b.deadlines_moved = b.deadlines_moved + (stored.deadline_moved() ? 1 : 0) - (was_moved ? 1 : 0);
+  if (stored.deadline_now) {
+    std::vector<BatchBuffers::AddedEntry>& heap = b.changes->added_heap;
+    heap.push_back({DeadlineSlot{*stored.deadline_now, stored.seq}, &*it});
+    std::push_heap(heap.begin(), heap.end(), std::greater<>{});
   }
 }
 
@@ -1322,10 +1356,22 @@ const BatchBuffers::TimelineChanges* StateStore::Batch::Impl::predecessor_change
   return it == predecessor->timelines.end() ? nullptr : &it->second;
 }
 
-// The first index entry in LMDB up to `up_to` that neither this batch nor its predecessor
-// (`before`, if any) removed.
-std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date up_to,
-                                                                            const TimelineChanges* before) {
+// Whether the index entry of `account_id` at `date` is live in this batch's view: the newest
+// layer that stored the account (this batch, else the predecessor still committing) says
+// where its entry is; an account neither stored has its entry where LMDB has it.
+bool StateStore::Batch::Impl::entry_live(Date date, std::string_view account_id) {
+  live_lookup.assign(account_id);
+  if (auto it = account_records.find(live_lookup); it != account_records.end())
+    return it->second.deadline_now == date;
+  if (predecessor)
+    if (auto it = predecessor->account_records.find(live_lookup); it != predecessor->account_records.end())
+      return it->second.deadline_now == date;
+  return true;
+}
+
+// The first index entry in LMDB up to `up_to` that is live (neither this batch nor its
+// predecessor moved its account elsewhere).
+std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date up_to) {
   std::string& scan_from = changes->scan_from;
   if (changes->scan_exhausted) return std::nullopt;
   if (scan_from.empty()) deadline_key(timeline, DeadlineSlot{Date::from_serial(INT32_MIN), 0}, scan_from);
@@ -1340,30 +1386,41 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
     const DeadlineSlot slot{date_from_key(static_cast<std::uint32_t>(read_be(k.substr(4, 4)))), read_be(k.substr(8))};
     scan_from.assign(k);
     if (slot.date() > up_to) return std::nullopt;
-    if (changes->deadlines_removed.contains(slot)) continue;
-    if (before != nullptr && before->deadlines_removed.contains(slot)) continue;
     const std::string_view id = to_view(value);
     if (!is_valid_id(id)) fatal(db, k, "the value is not an account id");
+    if (!entry_live(slot.date(), id)) continue;
     return DeadlineEntry{slot.date(), slot.account_seq(), AccountId::trusted(id)};
   }
   changes->scan_exhausted = true;
   return std::nullopt;
 }
 
-// The first entry up to `up_to` that the predecessor added and this batch did not remove.
-std::optional<DeadlineEntry> StateStore::Batch::Impl::first_predecessor_deadline(Date up_to,
-                                                                                 const TimelineChanges& before) {
+// The first entry up to `up_to` that the predecessor added and this batch did not move away.
+std::optional<DeadlineEntry> StateStore::Batch::Impl::first_predecessor_deadline(Date up_to) {
   if (changes->predecessor_added_exhausted) return std::nullopt;
+  std::optional<std::vector<BatchBuffers::AddedEntry>>& sorted = changes->predecessor_added;
+  if (!sorted) {  // the predecessor no longer changes: gathered once
+    sorted.emplace();
+    for (const auto& entry : predecessor->account_records) {
+      const BatchBuffers::StoredAccount& a = entry.second;
+      if (a.timeline == timeline && a.deadline_moved() && a.deadline_now)
+        sorted->push_back({DeadlineSlot{*a.deadline_now, a.seq}, &entry});
+    }
+    std::sort(sorted->begin(), sorted->end(), [](const auto& a, const auto& b) { return a.slot < b.slot; });
+  }
   std::optional<DeadlineSlot>& from = changes->predecessor_added_from;
-  auto added = from ? before.deadlines_added.lower_bound(*from) : before.deadlines_added.begin();
-  while (added != before.deadlines_added.end() && changes->deadlines_removed.contains(added->first)) ++added;
-  if (added == before.deadlines_added.end()) {
+  auto added = sorted->begin();
+  if (from)
+    added = std::lower_bound(sorted->begin(), sorted->end(), *from,
+                             [](const BatchBuffers::AddedEntry& e, DeadlineSlot slot) { return e.slot < slot; });
+  while (added != sorted->end() && !entry_live(added->slot.date(), added->account->first)) ++added;
+  if (added == sorted->end()) {
     changes->predecessor_added_exhausted = true;
     return std::nullopt;
   }
-  from = added->first;
-  if (added->first.date() > up_to) return std::nullopt;
-  return DeadlineEntry{added->first.date(), added->first.account_seq(), AccountId::trusted(*added->second)};
+  from = added->slot;
+  if (added->slot.date() > up_to) return std::nullopt;
+  return DeadlineEntry{added->slot.date(), added->slot.account_seq(), AccountId::trusted(added->account->first)};
 }
 
 // Three layers, the newest deciding: LMDB's index, the changes of the predecessor still
@@ -1373,17 +1430,23 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_predecessor_deadline
 // changes nothing. An entry is the same slot in every layer, so ties need no order.
 std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to) {
   Impl& b = *impl_;
-  const BatchBuffers::TimelineChanges* before = b.predecessor_changes();
-  std::optional<DeadlineEntry> first = b.first_stored_deadline(up_to, before);
+  std::optional<DeadlineEntry> first = b.first_stored_deadline(up_to);
   auto keep_earlier = [&](std::optional<DeadlineEntry> candidate) {
     if (candidate && (!first || DeadlineSlot{candidate->date, candidate->account_seq} <
                                     DeadlineSlot{first->date, first->account_seq}))
       first = std::move(candidate);
   };
-  if (before != nullptr) keep_earlier(b.first_predecessor_deadline(up_to, *before));
-  const auto& deadlines_added = b.changes->deadlines_added;
-  if (auto added = deadlines_added.begin(); added != deadlines_added.end() && added->first.date() <= up_to)
-    keep_earlier(DeadlineEntry{added->first.date(), added->first.account_seq(), AccountId::trusted(*added->second)});
+  if (b.predecessor) keep_earlier(b.first_predecessor_deadline(up_to));
+  // This batch's earliest live entry: the heap's top, once the dead ones are popped.
+  std::vector<BatchBuffers::AddedEntry>& heap = b.changes->added_heap;
+  while (!heap.empty() && heap.front().account->second.deadline_now != heap.front().slot.date()) {
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+    heap.pop_back();
+  }
+  if (!heap.empty() && heap.front().slot.date() <= up_to) {
+    const BatchBuffers::AddedEntry& top = heap.front();
+    keep_earlier(DeadlineEntry{top.slot.date(), top.slot.account_seq(), AccountId::trusted(top.account->first)});
+  }
   return first;
 }
 
@@ -1612,9 +1675,8 @@ std::size_t StateStore::Batch::estimated_dirty_pages() {
 
 std::size_t StateStore::Batch::pending_writes() const {
   std::size_t timeline_writes = 0;
-  for (const auto& [id, t] : impl_->timelines)
-    timeline_writes += t.deadlines_added.size() + t.deadlines_removed.size() + (t.state_dirty ? 1 : 0) +
-                       (t.partition_seq_dirty ? 1 : 0);
+  for (const auto& [id, t] : impl_->timelines) timeline_writes += (t.state_dirty ? 1 : 0) + (t.partition_seq_dirty ? 1 : 0);
+  timeline_writes += 2 * impl_->deadlines_moved;  // a delete and a put each, at most
   return impl_->account_records.size() + impl_->accepted_events.size() + timeline_writes + impl_->outputs.size() +
          impl_->file_positions.size() + impl_->input_offsets.size() + impl_->history_entries.size() +
          impl_->history_rows.size() + impl_->history_keep_from.size();
@@ -1656,7 +1718,7 @@ void StateStore::Batch::Impl::capture_changelog() {
     return it->second;
   };
   sort_entries(account_records, sorted_records, [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* record : sorted_records) row(timeline_of(record->first), RowTable::account, record->first, record->second);
+  for (const auto* record : sorted_records) row(timeline_of(record->first), RowTable::account, record->first, record->second.record);
   for (const auto& [event, t] : changelog_events) row(t, RowTable::event, event, std::string_view{});
   PAYDIST_INVARIANT(history_timelines.size() == history_entries.size());
   for (std::size_t i = 0; i < history_entries.size(); ++i) {
@@ -1697,23 +1759,34 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
     return rc == 0 ? WriteFailure{} : WriteFailure{rc, db.name, std::string{key}};
   };
   sort_entries(account_records, sorted_records, [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* record : sorted_records)
-    if (WriteFailure f = put(store.accounts, record->first, record->second); f.rc != 0) return f;
+  deadline_deletes.clear();
+  deadline_puts.clear();
+  for (const auto* record : sorted_records) {
+    const StoredAccount& a = record->second;
+    if (WriteFailure f = put(store.accounts, record->first, a.record); f.rc != 0) return f;
+    if (!a.deadline_moved()) continue;
+    if (a.deadline_before) deadline_deletes.push_back({a.timeline, DeadlineSlot{*a.deadline_before, a.seq}});
+    if (a.deadline_now) deadline_puts.push_back({{a.timeline, DeadlineSlot{*a.deadline_now, a.seq}}, &record->first});
+  }
   sort_entries(accepted_events, sorted_events, [](const auto* a, const auto* b) { return *a < *b; });
   for (const std::string* key : sorted_events)
     if (WriteFailure f = put(store.events, *key, {}); f.rc != 0) return f;
+  // The deadline index, in key order (as LMDB takes keys best): the entries moved away, then
+  // the entries moved to. No two accounts share a slot, and an account moved has two.
   std::string key;
+  std::sort(deadline_deletes.begin(), deadline_deletes.end());
+  for (const auto& [timeline_id, slot] : deadline_deletes) {
+    deadline_key(timeline_id, slot, key);
+    MDB_val k = to_val(key);
+    const int rc = mdb_del(t, store.deadlines.dbi, &k, nullptr);
+    if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, store.deadlines.name, key};
+  }
+  std::sort(deadline_puts.begin(), deadline_puts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [at, id] : deadline_puts) {
+    deadline_key(at.first, at.second, key);
+    if (WriteFailure f = put(store.deadlines, key, *id); f.rc != 0) return f;
+  }
   for (const auto& [timeline_id, changed] : timelines) {
-    for (const DeadlineSlot& slot : changed.deadlines_removed) {
-      deadline_key(timeline_id, slot, key);
-      MDB_val k = to_val(key);
-      const int rc = mdb_del(t, store.deadlines.dbi, &k, nullptr);
-      if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, store.deadlines.name, key};
-    }
-    for (const auto& [slot, id] : changed.deadlines_added) {
-      deadline_key(timeline_id, slot, key);
-      if (WriteFailure f = put(store.deadlines, key, *id); f.rc != 0) return f;
-    }
     if (changed.state_dirty) {
       encode_timeline(*changed.state, scratch);
       if (WriteFailure f = put(store.timelines, be32(timeline_id), scratch); f.rc != 0) return f;
@@ -1800,9 +1873,9 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
 // About how many key and value bytes write_all() puts (for map growth; not exact).
 std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   std::size_t bytes = 0;
-  for (const auto& [id, record] : account_records) bytes += id.size() + record.size();
+  for (const auto& [id, stored] : account_records) bytes += id.size() + stored.record.size();
   for (const std::string& key : accepted_events) bytes += key.size();
-  for (const auto& [id, t] : timelines) bytes += t.deadlines_added.size() * (kDeadlineKeyBytes + kMaxIdLength);
+  bytes += deadlines_moved * (kDeadlineKeyBytes + kMaxIdLength);
   for (const auto& [path, position] : file_positions) bytes += 2 * path.size() + 64;
   for (const auto& [key, offset] : input_offsets) bytes += key.size() + 8;
   bytes += output_records.size() + outputs.size() * 8;
