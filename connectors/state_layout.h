@@ -127,7 +127,7 @@ inline void history_key(std::string_view account_id, std::uint64_t number, std::
 
 // One entry of the deadline index within a timeline, (date, account_seq), packed into one
 // integer whose order is the index's order: the date key above the account's seq. The batch
-// keeps its changes to the index in ordered sets of these.
+// keeps the entries its accounts moved to in a heap of these, and commit sorts its moves by them.
 class DeadlineSlot {
  public:
   DeadlineSlot(Date date, std::uint64_t account_seq)

@@ -1,9 +1,10 @@
 # Read by CTest (tests/CMakeLists.txt adds it to TEST_INCLUDE_FILES after the discovered
 # tests). COST is what CTest orders a run by when it has no durations of its own yet, as in a
-# fresh clone: the longest first, so that with -j2 the crash campaign does not start last and
-# run alone at the end. The figures are seconds measured in a Release run of CI
-# (CTestCostData.txt); a test named here that a build does not have (the crash campaign
-# outside a fault-injection build) is ignored by CTest. Later runs use CTest's own figures.
+# fresh clone: the longest first, so that with several tests at a time (scripts/test.sh runs
+# four) the crash campaign does not start last and run alone at the end. The figures are
+# seconds measured in a Release run of CI (CTestCostData.txt); a test named here that a build
+# does not have (the crash campaign outside a fault-injection build) is ignored by CTest.
+# Later runs use CTest's own figures.
 set_tests_properties(
   CrashCampaign.KillsAtRandomInstantsAndFaultPointsLoseNothingAndApplyNothingTwice
   PROPERTIES COST 120)
