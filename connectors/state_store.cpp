@@ -1399,14 +1399,19 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_stored_deadline(Date
 std::optional<DeadlineEntry> StateStore::Batch::Impl::first_predecessor_deadline(Date up_to) {
   if (changes->predecessor_added_exhausted) return std::nullopt;
   std::optional<std::vector<BatchBuffers::AddedEntry>>& sorted = changes->predecessor_added;
-  if (!sorted) {  // the predecessor no longer changes: gathered once
+  if (!sorted) {  // the predecessor no longer changes: gathered once, from its heap here
     sorted.emplace();
-    for (const auto& entry : predecessor->account_records) {
-      const BatchBuffers::StoredAccount& a = entry.second;
-      if (a.timeline == timeline && a.deadline_moved() && a.deadline_now)
-        sorted->push_back({DeadlineSlot{*a.deadline_now, a.seq}, &entry});
-    }
-    std::sort(sorted->begin(), sorted->end(), [](const auto& a, const auto& b) { return a.slot < b.slot; });
+    if (const TimelineChanges* before = predecessor_changes())
+      for (const BatchBuffers::AddedEntry& e : before->added_heap) {
+        const BatchBuffers::StoredAccount& a = e.account->second;
+        if (a.deadline_moved() && a.deadline_now == e.slot.date()) sorted->push_back(e);
+      }
+    auto by_slot = [](const auto& a, const auto& b) { return a.slot < b.slot; };
+    std::sort(sorted->begin(), sorted->end(), by_slot);
+    // An account moved away and back has its slot in the heap twice.
+    sorted->erase(std::unique(sorted->begin(), sorted->end(),
+                              [](const auto& a, const auto& b) { return a.slot == b.slot; }),
+                  sorted->end());
   }
   std::optional<DeadlineSlot>& from = changes->predecessor_added_from;
   auto added = sorted->begin();

@@ -1177,6 +1177,42 @@ TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightWithoutWaitingForIt) 
   EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 4, 1), 1, "A2");
 }
 
+// The daemon's batch spans timelines: the scan of one timeline merges what the commit in
+// flight added in that timeline, and only that.
+TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightsEntriesOfItsOwnTimelineOnly) {
+  auto store = open_store();
+  WriteLockHolder lock{dir_};
+  ASSERT_TRUE(lock.locked());
+  Committed committed;
+  auto first = store->begin(0);
+  first->store_account(make_account("B1", 1, day(2025, 3, 5)), std::nullopt);
+  first->switch_timeline(1);
+  first->store_account(make_account("C1", 2, day(2025, 3, 1)), std::nullopt);
+  Account c2 = make_account("C2", 3, day(2025, 3, 2));
+  first->store_account(c2, std::nullopt);
+  c2.indexed_deadline = day(2025, 3, 9);  // moved within the batch: only its last slot counts
+  first->store_account(c2, day(2025, 3, 2));
+  StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
+
+  auto second = store->begin(0);
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 5), 1, "B1");
+  second->switch_timeline(1);
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 1), 2, "C1");
+  second->store_account(make_account("C1", 2), day(2025, 3, 1));  // fired, no deadline left
+  EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 9), 3, "C2");
+  {
+    std::lock_guard guard{committed.mutex};
+    EXPECT_TRUE(committed.results.empty()) << "the scan waited for the commit in flight";
+  }
+  lock.release();
+  StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
+  ASSERT_TRUE(store->wait_for_commits());
+  auto third = store->begin(1);
+  EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 9), 3, "C2");
+  third->switch_timeline(0);
+  EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 5), 1, "B1");
+}
+
 // A background commit that fails (here a full disk) fails the batch begun while it ran,
 // and nothing commits after it until take_commit_failure() forgets the failure: then, with
 // room again, batches commit as before (paydistd retries a full disk this way).
