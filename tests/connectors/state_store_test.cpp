@@ -1136,6 +1136,19 @@ class WriteLockHolder {
   bool locked_ = false;
 };
 
+// For a test that scanned with a commit held in flight by `lock`: the scan did not wait for
+// that commit (it has no result yet); then the commit goes on and `batch` commits after it.
+void expect_no_wait_then_commit(Committed& committed, WriteLockHolder& lock, StateStore& store,
+                                std::unique_ptr<StateStore::Batch> batch) {
+  {
+    std::lock_guard guard{committed.mutex};
+    EXPECT_TRUE(committed.results.empty()) << "the scan waited for the commit in flight";
+  }
+  lock.release();
+  StateStore::Batch::commit_in_background(std::move(batch), Durability::synced, committed.callback());
+  ASSERT_TRUE(store.wait_for_commits());
+}
+
 // The deadline scan of a batch merges the index changes of the batch still committing before
 // it (added, moved away, then removed by this batch) instead of waiting for that commit.
 TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightWithoutWaitingForIt) {
@@ -1165,13 +1178,7 @@ TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightWithoutWaitingForIt) 
   fire("A3", 2, day(2025, 3, 10));
   EXPECT_FALSE(second->first_deadline_up_to(day(2025, 3, 31)));
   EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 4, 30)), day(2025, 4, 1), 1, "A2");
-  {
-    std::lock_guard guard{committed.mutex};
-    EXPECT_TRUE(committed.results.empty()) << "the scan waited for the commit in flight";
-  }
-  lock.release();
-  StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
-  ASSERT_TRUE(store->wait_for_commits());
+  expect_no_wait_then_commit(committed, lock, *store, std::move(second));
   EXPECT_EQ(committed.results, (std::vector<std::string>{"ok:0", "ok:0"}));
   auto third = store->begin(0);
   EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 4, 1), 1, "A2");
@@ -1200,13 +1207,7 @@ TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightsEntriesOfItsOwnTimel
   EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 1), 2, "C1");
   second->store_account(make_account("C1", 2), day(2025, 3, 1));  // fired, no deadline left
   EXPECT_DEADLINE(second->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 9), 3, "C2");
-  {
-    std::lock_guard guard{committed.mutex};
-    EXPECT_TRUE(committed.results.empty()) << "the scan waited for the commit in flight";
-  }
-  lock.release();
-  StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
-  ASSERT_TRUE(store->wait_for_commits());
+  expect_no_wait_then_commit(committed, lock, *store, std::move(second));
   auto third = store->begin(1);
   EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 9), 3, "C2");
   third->switch_timeline(0);
