@@ -7,13 +7,12 @@
 # builds the Tsan type (ThreadSanitizer) in build-tsan/ and runs the tests of the threaded
 # parts under it (the Kafka clients, replay's reader and committer threads, paydistd).
 # Exits non-zero unless all four pass. Measured from a fresh clone on an idle 2-core machine
-# (2026-12-06, AMD EPYC VM, 1431 s in all, CI's budget is 1500): Release build 236 s and tests
-# 209 s, Asan build 371 s and tests 275 s, fuzz build 52 s and fuzzing 48 s, Tsan build 168 s
-# and tests 73 s. The same evening on the Intel Xeon VM that replaced it, 921 s in all:
-# Release 138 + 195 s, Asan 205 + 152 s, fuzz 35 + 46 s, Tsan 88 + 62 s; at 4e303ee, 918 s:
-# Release 135 + 196 s, Asan 207 + 156 s, fuzz 34 + 46 s, Tsan 82 + 62 s. tests/CMakeLists.txt
-# says how the test programs are compiled to keep it there, and tests/ctest_costs.cmake why
-# the long tests start first.
+# (2026-12-07, AMD EPYC VM, at f84fe8b, four tests at a time: 1359 s in all, CI's budget is
+# 1500): Release build 260 s and tests 183 s, Asan build 367 s and tests 234 s, fuzz build
+# 57 s and fuzzing 48 s, Tsan build 154 s and tests 55 s. With two tests at a time (stop 22,
+# fe77cb2) the same VM took 1631-1702 s, the Release and Asan tests about 330 and 350 s.
+# tests/CMakeLists.txt says how the test programs are compiled to keep it there, and
+# tests/ctest_costs.cmake why the long tests start first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
