@@ -213,6 +213,8 @@ struct BatchBuffers {
     DeadlineSlot slot;
     const AccountRecords::value_type* account;
     bool operator>(const AddedEntry& other) const { return slot > other.slot; }
+    // The account's entry is still here (it has not moved on since).
+    bool current() const { return account->second.deadline_now == slot.date(); }
   };
 
   std::unordered_set<std::string> accepted_events;  // event keys
@@ -1402,10 +1404,8 @@ std::optional<DeadlineEntry> StateStore::Batch::Impl::first_predecessor_deadline
   if (!sorted) {  // the predecessor no longer changes: gathered once, from its heap here
     sorted.emplace();
     if (const TimelineChanges* before = predecessor_changes())
-      for (const BatchBuffers::AddedEntry& e : before->added_heap) {
-        const BatchBuffers::StoredAccount& a = e.account->second;
-        if (a.deadline_moved() && a.deadline_now == e.slot.date()) sorted->push_back(e);
-      }
+      for (const BatchBuffers::AddedEntry& e : before->added_heap)
+        if (e.current() && e.account->second.deadline_moved()) sorted->push_back(e);
     auto by_slot = [](const auto& a, const auto& b) { return a.slot < b.slot; };
     std::sort(sorted->begin(), sorted->end(), by_slot);
     // An account moved away and back has its slot in the heap twice.
@@ -1444,7 +1444,7 @@ std::optional<DeadlineEntry> StateStore::Batch::first_deadline_up_to(Date up_to)
   if (b.predecessor) keep_earlier(b.first_predecessor_deadline(up_to));
   // This batch's earliest live entry: the heap's top, once the dead ones are popped.
   std::vector<BatchBuffers::AddedEntry>& heap = b.changes->added_heap;
-  while (!heap.empty() && heap.front().account->second.deadline_now != heap.front().slot.date()) {
+  while (!heap.empty() && !heap.front().current()) {
     std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
     heap.pop_back();
   }
