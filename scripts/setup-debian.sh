@@ -12,6 +12,7 @@ packages=(
   libboost-dev libboost-system-dev
   libsystemd-dev systemd
   libssl-dev
+  libjemalloc-dev            # the allocator of paydist and paydistd (PAYDIST_JEMALLOC)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # clang 14 and its libFuzzer/sanitizer runtimes (tests/fuzz, -fsanitize=fuzzer)
   time
