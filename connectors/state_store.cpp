@@ -44,6 +44,7 @@
 #include <fmt/format.h>
 
 #include "connectors/history_codec.h"
+#include "connectors/key_set.h"
 #include "connectors/fault_point.h"
 #include "connectors/record.h"
 #include "connectors/state_layout.h"
@@ -217,7 +218,7 @@ struct BatchBuffers {
     bool current() const { return account->second.deadline_now == slot.date(); }
   };
 
-  std::unordered_set<std::string> accepted_events;  // event keys
+  KeySet accepted_events;  // event keys
   std::string event_key_buffer;
   // The processor asks about a message's event twice (the redelivery check, then apply):
   // the last key found absent stays absent until it is marked accepted.
@@ -298,7 +299,7 @@ struct BatchBuffers {
 
   // commit()'s views of the entries above in key order.
   std::vector<const AccountRecords::value_type*> sorted_records;
-  std::vector<const std::string*> sorted_events;
+  std::vector<std::string_view> sorted_events;
   std::vector<std::pair<TimelineId, DeadlineSlot>> deadline_deletes;
   std::vector<std::pair<std::pair<TimelineId, DeadlineSlot>, const std::string*>> deadline_puts;
 
@@ -1306,7 +1307,7 @@ void StateStore::Batch::mark_event_accepted(EventScope scope, const EventId& id)
   Impl& b = *impl_;
   const std::string& key = b.event_key_of(scope, id);
   if (key == b.last_absent_event) b.last_absent_event.clear();
-  if (b.accepted_events.insert(key).second && b.store.changelog) b.changelog_events.emplace_back(key, b.timeline);
+  if (b.accepted_events.insert(key) && b.store.changelog) b.changelog_events.emplace_back(key, b.timeline);
 }
 
 std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
@@ -1773,9 +1774,12 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
     if (a.deadline_before) deadline_deletes.push_back({a.timeline, DeadlineSlot{*a.deadline_before, a.seq}});
     if (a.deadline_now) deadline_puts.push_back({{a.timeline, DeadlineSlot{*a.deadline_now, a.seq}}, &record->first});
   }
-  sort_entries(accepted_events, sorted_events, [](const auto* a, const auto* b) { return *a < *b; });
-  for (const std::string* key : sorted_events)
-    if (WriteFailure f = put(store.events, *key, {}); f.rc != 0) return f;
+  sorted_events.clear();
+  sorted_events.reserve(accepted_events.size());
+  accepted_events.for_each([&](std::string_view key) { sorted_events.push_back(key); });
+  std::sort(sorted_events.begin(), sorted_events.end());
+  for (std::string_view key : sorted_events)
+    if (WriteFailure f = put(store.events, key, {}); f.rc != 0) return f;
   // The deadline index, in key order (as LMDB takes keys best): the entries moved away, then
   // the entries moved to. No two accounts share a slot, and an account moved has two.
   std::string key;
@@ -1879,7 +1883,7 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
 std::size_t StateStore::Batch::Impl::estimated_bytes() const {
   std::size_t bytes = 0;
   for (const auto& [id, stored] : account_records) bytes += id.size() + stored.record.size();
-  for (const std::string& key : accepted_events) bytes += key.size();
+  bytes += accepted_events.bytes();
   bytes += deadlines_moved * (kDeadlineKeyBytes + kMaxIdLength);
   for (const auto& [path, position] : file_positions) bytes += 2 * path.size() + 64;
   for (const auto& [key, offset] : input_offsets) bytes += key.size() + 8;
