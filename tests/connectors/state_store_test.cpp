@@ -1214,6 +1214,58 @@ TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightsEntriesOfItsOwnTimel
   EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 5), 1, "B1");
 }
 
+// A batch handed over while the batch before it is still committing sorts and encodes its
+// writes on its own thread (commit_in_background), then waits: what it commits is the same.
+// The first commit is held by LMDB's write lock until the second batch has been handed over.
+TEST_F(StateStoreTest, ABatchHandedOverWhileItsPredecessorCommitsCommitsEverythingItHolds) {
+  StoreOptions two;
+  two.history_entries_per_account = 2;
+  auto store = open_store(two);
+  WriteLockHolder lock{dir_};
+  ASSERT_TRUE(lock.locked());
+  Committed committed;
+  auto first = store->begin(0);
+  Account b = make_account("B1", 0, day(2025, 3, 5));
+  first->store_account(b, std::nullopt);  // new: indexed at the 5th
+  append_entries(*first, b, 1);
+  StateStore::Batch::commit_in_background(std::move(first), Durability::synced, committed.callback());
+
+  auto second = store->begin(0);
+  Account z = make_account("Z9", 1, day(2025, 3, 2)), a = make_account("A1", 2, day(2025, 3, 1));
+  second->store_account(z, std::nullopt);  // before A1: commit puts them in key order
+  second->store_account(a, std::nullopt);
+  append_entries(*second, z, 1);
+  append_entries(*second, a, 3);  // three entries, two kept
+  append_entries(*second, b, 2);  // B1's entry from the first batch goes
+  b.indexed_deadline = day(2025, 3, 8);
+  second->store_account(b, day(2025, 3, 5));
+  for (const char* id : {"E3", "E1", "E2"}) second->mark_event_accepted(EventScope{nullptr}, ev(id));
+  std::thread releaser{[&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    lock.release();
+  }};
+  StateStore::Batch::commit_in_background(std::move(second), Durability::synced, committed.callback());
+  releaser.join();
+  ASSERT_TRUE(store->wait_for_commits());
+
+  EXPECT_EQ(committed.results, (std::vector<std::string>{"ok:0", "ok:0"}));
+  EXPECT_EQ(store->read_account(acc("A1")), a);
+  EXPECT_EQ(store->read_account(acc("B1")), b);
+  EXPECT_EQ(store->read_account(acc("Z9")), z);
+  EXPECT_EQ(texts(store->read_history(acc("A1"))), (std::vector<std::string>{"1:entry 2", "2:entry 3"}));
+  EXPECT_EQ(texts(store->read_history(acc("B1"))), (std::vector<std::string>{"1:entry 2", "2:entry 3"}));
+  EXPECT_EQ(texts(store->read_history(acc("Z9"))), (std::vector<std::string>{"0:entry 1"}));
+  auto third = store->begin(0);
+  for (const char* id : {"E1", "E2", "E3"}) EXPECT_TRUE(third->event_accepted(EventScope{nullptr}, ev(id))) << id;
+  EXPECT_FALSE(third->event_accepted(EventScope{nullptr}, ev("E4")));
+  EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 3, 7)), day(2025, 3, 1), 2, "A1");
+  third->store_account(make_account("A1", 2), day(2025, 3, 1));
+  EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 3, 7)), day(2025, 3, 2), 1, "Z9");
+  third->store_account(make_account("Z9", 1), day(2025, 3, 2));
+  EXPECT_FALSE(third->first_deadline_up_to(day(2025, 3, 7)));  // B1 moved from the 5th to the 8th
+  EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 3, 8)), day(2025, 3, 8), 0, "B1");
+}
+
 // A background commit that fails (here a full disk) fails the batch begun while it ran,
 // and nothing commits after it until take_commit_failure() forgets the failure: then, with
 // room again, batches commit as before (paydistd retries a full disk this way).
