@@ -297,16 +297,11 @@ struct BatchBuffers {
   std::vector<TimelineId> history_timelines;
   bool changelog_captured = false;
 
-  // commit()'s views of the entries above in key order, and the history entries' stored
-  // form (history_entries sorted by key, and encoded): made by prepare_writes() once the
-  // batch is complete, at the commit, or on the batch's own thread when it would otherwise
-  // wait for the committer (commit_in_background).
-  bool writes_prepared = false;
+  // commit()'s views of the entries above in key order.
   std::vector<const AccountRecords::value_type*> sorted_records;
   std::vector<std::string_view> sorted_events;
   std::vector<std::pair<TimelineId, DeadlineSlot>> deadline_deletes;
   std::vector<std::pair<std::pair<TimelineId, DeadlineSlot>, const std::string*>> deadline_puts;
-  std::vector<std::string> history_values;  // history_entries[i]'s stored form
 
   void clear() {
     account_records.clear();
@@ -328,12 +323,10 @@ struct BatchBuffers {
     changelog_events.clear();
     history_timelines.clear();
     changelog_captured = false;
-    writes_prepared = false;
     sorted_records.clear();
     sorted_events.clear();
     deadline_deletes.clear();
     deadline_puts.clear();
-    history_values.clear();
     deadlines_moved = 0;
   }
 };
@@ -1269,7 +1262,7 @@ struct StateStore::Batch::Impl : BatchBuffers {
   std::optional<DeadlineEntry> first_stored_deadline(Date up_to);
   std::optional<DeadlineEntry> first_predecessor_deadline(Date up_to);
   WriteFailure write_all(std::string& scratch);
-  WriteFailure write_history(std::string& key);
+  WriteFailure write_history(std::string& key, std::string& scratch);
   std::size_t estimated_bytes() const;
   // Leaf pages of the accounts and history databases, as the batch's snapshot saw them at
   // the first estimated_dirty_pages() (their size changes little within a batch).
@@ -1279,7 +1272,6 @@ struct StateStore::Batch::Impl : BatchBuffers {
   std::uint64_t take_partition_seq();
   void add_output(OutputTopic topic, std::string_view key, std::string_view json);
   void capture_changelog();
-  void prepare_writes();
   QueuedOutput output(std::size_t index) const;
 };
 
@@ -1761,33 +1753,6 @@ void StateStore::Batch::Impl::capture_changelog() {
   for (const TimelineId t : std::vector<TimelineId>{touched}) row(t, RowTable::commit, be32(t), std::string_view{});
 }
 
-// Puts what write_all() writes in key order (LMDB takes keys best in order) and encodes the
-// history entries. Once the batch is complete: after capture_changelog(), which reads the
-// history entries in the order they came.
-void StateStore::Batch::Impl::prepare_writes() {
-  if (writes_prepared) return;
-  writes_prepared = true;
-  sort_entries(account_records, sorted_records, [](const auto* a, const auto* b) { return a->first < b->first; });
-  deadline_deletes.clear();
-  deadline_puts.clear();
-  for (const auto* record : sorted_records) {
-    const StoredAccount& a = record->second;
-    if (!a.deadline_moved()) continue;
-    if (a.deadline_before) deadline_deletes.push_back({a.timeline, DeadlineSlot{*a.deadline_before, a.seq}});
-    if (a.deadline_now) deadline_puts.push_back({{a.timeline, DeadlineSlot{*a.deadline_now, a.seq}}, &record->first});
-  }
-  std::sort(deadline_deletes.begin(), deadline_deletes.end());
-  std::sort(deadline_puts.begin(), deadline_puts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  sorted_events.clear();
-  sorted_events.reserve(accepted_events.size());
-  accepted_events.for_each([&](std::string_view key) { sorted_events.push_back(key); });
-  std::sort(sorted_events.begin(), sorted_events.end());
-  std::sort(history_entries.begin(), history_entries.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  history_values.resize(history_entries.size());
-  for (std::size_t i = 0; i < history_entries.size(); ++i) encode_history_entry(history_entries[i].second, history_values[i]);
-}
-
 WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   MDB_txn* t = txn.get();
   // Before this batch's own outputs join the outbox: trimming looks at its last entry.
@@ -1799,20 +1764,33 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
     const int rc = mdb_put(t, db.dbi, &k, &v, flags);
     return rc == 0 ? WriteFailure{} : WriteFailure{rc, db.name, std::string{key}};
   };
-  prepare_writes();  // unless commit_in_background did
-  for (const auto* record : sorted_records)
-    if (WriteFailure f = put(store.accounts, record->first, record->second.record); f.rc != 0) return f;
+  sort_entries(account_records, sorted_records, [](const auto* a, const auto* b) { return a->first < b->first; });
+  deadline_deletes.clear();
+  deadline_puts.clear();
+  for (const auto* record : sorted_records) {
+    const StoredAccount& a = record->second;
+    if (WriteFailure f = put(store.accounts, record->first, a.record); f.rc != 0) return f;
+    if (!a.deadline_moved()) continue;
+    if (a.deadline_before) deadline_deletes.push_back({a.timeline, DeadlineSlot{*a.deadline_before, a.seq}});
+    if (a.deadline_now) deadline_puts.push_back({{a.timeline, DeadlineSlot{*a.deadline_now, a.seq}}, &record->first});
+  }
+  sorted_events.clear();
+  sorted_events.reserve(accepted_events.size());
+  accepted_events.for_each([&](std::string_view key) { sorted_events.push_back(key); });
+  std::sort(sorted_events.begin(), sorted_events.end());
   for (std::string_view key : sorted_events)
     if (WriteFailure f = put(store.events, key, {}); f.rc != 0) return f;
   // The deadline index, in key order (as LMDB takes keys best): the entries moved away, then
   // the entries moved to. No two accounts share a slot, and an account moved has two.
   std::string key;
+  std::sort(deadline_deletes.begin(), deadline_deletes.end());
   for (const auto& [timeline_id, slot] : deadline_deletes) {
     deadline_key(timeline_id, slot, key);
     MDB_val k = to_val(key);
     const int rc = mdb_del(t, store.deadlines.dbi, &k, nullptr);
     if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, store.deadlines.name, key};
   }
+  std::sort(deadline_puts.begin(), deadline_puts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [at, id] : deadline_puts) {
     deadline_key(at.first, at.second, key);
     if (WriteFailure f = put(store.deadlines, key, *id); f.rc != 0) return f;
@@ -1848,19 +1826,21 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   }
   if (!outputs.empty())
     if (WriteFailure f = put(store.meta, kMetaNextOutputSeq, be64(next_output_seq())); f.rc != 0) return f;
-  return write_history(key);
+  return write_history(key, scratch);
 }
 
 // The history entries in key order, then what retention lets go: each account's entries
 // numbered below its keep-from (usually exactly one, the entry the newest one replaced; more
 // after the retention was lowered).
-WriteFailure StateStore::Batch::Impl::write_history(std::string& key) {
+WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::string& scratch) {
   if (history_entries.empty() && history_rows.empty() && history_keep_from.empty()) return {};
   MDB_txn* t = txn.get();
-  PAYDIST_INVARIANT(writes_prepared && history_values.size() == history_entries.size());
-  for (std::size_t i = 0; i < history_entries.size(); ++i) {
-    const std::string& entry_key = history_entries[i].first;
-    MDB_val k = to_val(entry_key), v = to_val(history_values[i]);
+  std::sort(history_entries.begin(), history_entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string& stored = scratch;
+  for (const auto& [entry_key, text] : history_entries) {
+    encode_history_entry(text, stored);
+    MDB_val k = to_val(entry_key), v = to_val(stored);
     if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
   }
   const Db& db = store.history;
@@ -1963,16 +1943,7 @@ void StateStore::Batch::commit_in_background(std::unique_ptr<Batch> batch, Durab
   Impl& b = *batch->impl_;
   StateStore::Impl& store = b.store;
   PAYDIST_INVARIANT(!b.committed && b.holds_writer);
-  b.capture_changelog();  // before the next batch may read this one's output seqs
-  // While the committer is still busy with the predecessor this thread would only wait: it
-  // sorts and encodes the batch's writes meanwhile (paydistd's batches wait so, on this
-  // VM). An idle committer does it itself, off this thread (replay's).
-  bool committer_busy = false;
-  if (b.predecessor) {
-    std::lock_guard lock{store.commit_mutex};
-    committer_busy = !b.predecessor->background_done;
-  }
-  if (committer_busy) b.prepare_writes();
+  b.capture_changelog();   // before the next batch may read this one's output seqs
   b.settle_predecessor();  // at most one batch in flight
   b.reader.reset();
   std::unique_lock lock{store.commit_mutex};

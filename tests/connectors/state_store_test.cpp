@@ -1214,9 +1214,10 @@ TEST_F(StateStoreTest, ADeadlineScanMergesTheCommitInFlightsEntriesOfItsOwnTimel
   EXPECT_DEADLINE(third->first_deadline_up_to(day(2025, 12, 31)), day(2025, 3, 5), 1, "B1");
 }
 
-// A batch handed over while the batch before it is still committing sorts and encodes its
-// writes on its own thread (commit_in_background), then waits: what it commits is the same.
-// The first commit is held by LMDB's write lock until the second batch has been handed over.
+// A batch handed over while the batch before it is still committing waits for it in
+// commit_in_background, then commits all it holds: accounts in key order whatever order they
+// came in, history with retention, events, the deadline index. The first commit is held by
+// LMDB's write lock until the second batch has been handed over.
 TEST_F(StateStoreTest, ABatchHandedOverWhileItsPredecessorCommitsCommitsEverythingItHolds) {
   StoreOptions two;
   two.history_entries_per_account = 2;
