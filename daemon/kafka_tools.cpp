@@ -118,11 +118,13 @@ struct FeedCounts {
 };
 
 int run_feed(const std::string& brokers, const std::string& topic, const std::string& compression,
-             const std::vector<std::string>& files) {
+             int max_in_flight, const std::vector<std::string>& files) {
   BlockedSignals signals{SIGTERM, SIGINT};
   FeedCounts counts;
   kafka::ClientOptions options{.brokers = brokers, .client = {{"message.max.bytes", kFeedMessageBytesMax}}};
   if (!compression.empty()) options.client.emplace_back("compression.type", compression);
+  if (max_in_flight > 0)
+    options.client.emplace_back("max.in.flight.requests.per.connection", std::to_string(max_in_flight));
   options.client_id = "paydist-feed";
   Result<std::unique_ptr<kafka::Producer>> producer =
       kafka::Producer::create(options, kafka::Idempotence::on, [&counts](const kafka::Delivery& d) {
@@ -388,6 +390,10 @@ KafkaTools::KafkaTools(CLI::App& app) {
                     "Compress message batches (librdkafka's compression.type; default none): a local broker "
                     "keeps several times more of a topic with zstd")
       ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
+  feed_->add_option("--max-in-flight", feed_args_.max_in_flight,
+                    "Produce requests in flight per broker connection (librdkafka's "
+                    "max.in.flight.requests.per.connection; default 5)")
+      ->check(CLI::Range(1, 5));
   feed_->add_option("EVENTS", feed_args_.files, "Input files, one JSON message per line")
       ->required()
       ->check(CLI::ExistingFile);
@@ -417,7 +423,7 @@ std::optional<int> KafkaTools::run_parsed() {
     std::optional<std::string> brokers = brokers_from(feed_args_.brokers, feed_args_.config_path, "feed", &topic, status);
     if (!brokers) return status;
     return run_feed(*brokers, topic.empty() ? kafka::TopicNames{}.events : topic, feed_args_.compression,
-                    feed_args_.files);
+                    feed_args_.max_in_flight, feed_args_.files);
   }
   if (tail_->parsed()) {
     int status = kExitOk;

@@ -32,6 +32,7 @@ class KafkaTools {
     std::string config_path;
     std::string topic;  // empty: the config's input topic, or the contract's
     std::string compression;  // empty: librdkafka's default (none)
+    int max_in_flight = 0;    // 0: librdkafka's default (5)
     std::vector<std::string> files;
   };
   struct TailArgs {

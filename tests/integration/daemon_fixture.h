@@ -187,9 +187,12 @@ listen = "127.0.0.1:0"
     return n;
   }
 
+  // `paydist feed` of `events`, with feed_options_ (e.g. --max-in-flight 1) before the file.
   void feed(const fs::path& events) {
-    const testing::Finished f = run_to_end({kBinary, "feed", "--brokers", bootstrap_, events.string()},
-                                           dir_ / fmt::format("feed{}", ++feeds_), 120s);
+    std::vector<std::string> command{kBinary, "feed", "--brokers", bootstrap_};
+    command.insert(command.end(), feed_options_.begin(), feed_options_.end());
+    command.push_back(events.string());
+    const testing::Finished f = run_to_end(command, dir_ / fmt::format("feed{}", ++feeds_), 120s);
     ASSERT_EQ(f.status, 0) << f.err;
   }
 
@@ -320,6 +323,7 @@ listen = "127.0.0.1:0"
   int port_ = 0;
   int starts_ = 0;
   int feeds_ = 0;  // feed runs: their logs are feed1.err, feed2.err, ...
+  std::vector<std::string> feed_options_;  // more `paydist feed` options, for every feed()
 };
 
 }  // namespace paydist::integration

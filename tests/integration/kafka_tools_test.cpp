@@ -126,6 +126,29 @@ TEST_F(KafkaToolsTest, FeedWithZstdCompressionDeliversTheSameLinesAndRefusesAnUn
   EXPECT_EQ(refused.status, 2) << refused.err;
 }
 
+// --max-in-flight 1 (BrokerFaultTest feeds so under injected produce errors): every line
+// still arrives once; a count librdkafka's idempotent producer does not take is refused.
+TEST_F(KafkaToolsTest, FeedWithOneRequestInFlightDeliversEveryLineAndRefusesCountsOutOfRange) {
+  const std::vector<std::string> lines = sample_lines();
+  const fs::path events = write_events(lines);
+  const testing::Finished fed = run_to_end(
+      {kBinary, "feed", "--brokers", bootstrap_, "--max-in-flight", "1", events.string()}, dir_ / "feed", 60s);
+  ASSERT_EQ(fed.status, 0) << fed.err;
+  EXPECT_NE(fed.err.find("acknowledged=47 failed=0"), std::string::npos) << fed.err;
+  const testing::Finished tailed = run_to_end(
+      {kBinary, "tail", "--brokers", bootstrap_, "--topic", "paydist.events", "--until-end"}, dir_ / "tail", 60s);
+  ASSERT_EQ(tailed.status, 0) << tailed.err;
+  EXPECT_EQ(split_lines(tailed.out).size(), 47u);
+
+  for (const char* count : {"0", "6"}) {
+    const testing::Finished refused =
+        run_to_end({kBinary, "feed", "--brokers", bootstrap_, "--max-in-flight", count, events.string()},
+                   dir_ / fmt::format("refused{}", count), 60s);
+    EXPECT_EQ(refused.status, 2) << count << ": " << refused.err;
+    EXPECT_NE(refused.err.find("--max-in-flight"), std::string::npos) << refused.err;
+  }
+}
+
 TEST_F(KafkaToolsTest, FeedKeysByAccountInFileOrderAndBroadcastsBusinessDates) {
   const std::vector<std::string> lines = sample_lines();
   ASSERT_EQ(run_to_end({kBinary, "feed", "--brokers", bootstrap_, write_events(lines).string()}, dir_ / "feed", 60s).status,
