@@ -36,9 +36,13 @@ namespace paydist::state_layout {
 //   outfiles   path key -> u64 length
 //   outbox     u64 seq -> pending output record (with its timeline and partition seq)
 //   offsets    topic '\0' u32 partition -> u64 next offset to consume (the daemon's input)
-//   history    account_id '\0' u64 entry number -> audit entry (core/history.h) stored by
+//   accounts   account_id '\0' u64 entry number -> audit entry (core/history.h) stored by
 //              connectors/history_codec.cpp, the newest
-//              StoreOptions::history_entries_per_account of each account
+//              StoreOptions::history_entries_per_account of each account. In the accounts
+//              database since format 7: an entry's key sorts right after its account's
+//              record, so the entry a message adds usually lands on the page the message's
+//              new record already rewrites (the store's `history` handle is that database).
+//              Format 6 kept them in a database of their own, "history", with the same keys.
 // A path key is the real path itself, or '\0' + SHA-256(path) when the path is empty or too
 // long for an LMDB key (the file position record still holds the full path).
 
@@ -47,9 +51,13 @@ namespace paydist::state_layout {
 // entries in their compact form (connectors/history_codec.cpp); version 5 puts the event id
 // before the account id in an account-scope events key; version 6 numbers each timeline's
 // outputs (meta "partition_output_seq", and the outbox record's timeline and partition seq).
-// Versions 1 to 5 came only from development builds and are not migrated (replay the input
-// again).
-inline constexpr std::uint32_t kFormatVersion = 6;
+// Version 7 moves the history entries into the accounts database (above). A version 6 state
+// is read as it is by a read-only open and moved to version 7, in one transaction, by the
+// first read-write open. Versions 1 to 5 came only from development builds and are not
+// migrated (replay the input again).
+inline constexpr std::uint32_t kFormatVersion = 7;
+inline constexpr std::uint32_t kOldestReadFormatVersion = 6;
+inline constexpr const char* kFormat6HistoryDb = "history";
 inline constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaNextOutputSeq = "next_output_seq";
@@ -196,7 +204,10 @@ struct Db {
 struct RawTables {
   MDB_txn* txn = nullptr;
   Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
-      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"}, offsets{"offsets"};
+      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, offsets{"offsets"};
+  // Where the history entries are: the accounts database (format 7; a walk of it skips the
+  // keys that are not entries) or a read-only format 6 state's "history".
+  Db history{"accounts"};
 };
 
 struct RawAccess {
@@ -244,6 +255,10 @@ inline std::optional<HistoryKeyParts> parse_history_key(std::string_view key) {
   if (key.size() < 9 || key[key.size() - 9] != '\0') return std::nullopt;
   return HistoryKeyParts{key.substr(0, key.size() - 9), read_be(key.substr(key.size() - 8))};
 }
+
+// In the accounts database (format 7): an account record's key is the id alone, which holds
+// no NUL (core/ids.h); every other key there is a history entry's.
+inline bool is_history_entry_key(std::string_view key) { return key.find('\0') != std::string_view::npos; }
 
 // An offsets key: topic and partition.
 inline std::optional<InputPartition> parse_offset_key(std::string_view key) {

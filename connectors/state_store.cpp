@@ -338,7 +338,10 @@ struct StateStore::Impl {
   std::filesystem::path dir;
   bool read_only = false;
   Db meta{"meta"}, accounts{"accounts"}, events{"events"}, deadlines{"deadlines"}, timelines{"timelines"},
-      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, history{"history"}, offsets{"offsets"};
+      files{"files"}, outfiles{"outfiles"}, outbox{"outbox"}, offsets{"offsets"};
+  // The history entries' database: the accounts database itself (format 7, set at open), or
+  // the "history" database of a format 6 state opened read-only (state_layout.h).
+  Db history{"accounts"};
   std::uint32_t history_retention = 0;  // StoreOptions::history_entries_per_account
   bool changelog = false;               // StoreOptions::changelog
   std::string state_id;                 // hex of the meta "state_id"; empty if none (read-only)
@@ -419,7 +422,7 @@ struct StateStore::Impl {
     if (writer_lock_fd >= 0) ::close(writer_lock_fd);
   }
 
-  Db* all_dbs[10] = {&meta, &accounts, &events, &deadlines, &timelines, &files, &outfiles, &outbox, &history, &offsets};
+  Db* all_dbs[9] = {&meta, &accounts, &events, &deadlines, &timelines, &files, &outfiles, &outbox, &offsets};
 
   void acquire_writer() {
     std::unique_lock lock{writer_mutex};
@@ -591,8 +594,10 @@ Status load_state_id(StateStore::Impl& store, MDB_txn* txn) {
   return Ok{};
 }
 
-// Checks (and for a new read-write state, writes) the format version.
-Status check_format(StateStore::Impl& store, MDB_txn* txn) {
+// Checks (and for a new read-write state, writes) the format version; `found` is the
+// version the state holds (kFormatVersion for a new one).
+Status check_format(StateStore::Impl& store, MDB_txn* txn, std::uint64_t& found) {
+  found = kFormatVersion;
   std::optional<std::string_view> stored = get(txn, store.meta, kMetaFormatVersion);
   if (!stored) {
     if (store.read_only)
@@ -611,13 +616,52 @@ Status check_format(StateStore::Impl& store, MDB_txn* txn) {
     return Error{fmt::format("state directory {}: the format version record is corrupt ({} bytes)",
                              store.dir.string(), stored->size())};
   const std::uint64_t version = read_be(*stored);
+  found = version;
   if (version > kFormatVersion)
     return Error{fmt::format("state directory {} was written by format version {}; this paydist reads up to {}",
                              store.dir.string(), version, kFormatVersion)};
-  if (version < kFormatVersion)
+  if (version < kOldestReadFormatVersion)
     return Error{fmt::format("state directory {} was written by format version {}, a development format this "
-                             "paydist does not read (it reads {}): replay the input into a new state directory",
-                             store.dir.string(), version, kFormatVersion)};
+                             "paydist does not read (it reads {} to {}): replay the input into a new state directory",
+                             store.dir.string(), version, kOldestReadFormatVersion, kFormatVersion)};
+  return Ok{};
+}
+
+// Points the store's history handle at where a state of format `version` keeps its entries;
+// a read-write open of a format 6 state first moves them (state_layout.h) in `txn`, which
+// the caller commits: a crash before that commit leaves the state at format 6, as it was.
+Status place_history(StateStore::Impl& store, MDB_txn* txn, std::uint64_t version) {
+  store.history = Db{store.accounts.name, store.accounts.dbi};
+  if (version >= 7) return Ok{};
+  PAYDIST_INVARIANT(version == 6);
+  Db old{kFormat6HistoryDb};
+  if (Status s = open_db(store, txn, old); !s) return s;
+  if (store.read_only) {
+    store.history = old;
+    return Ok{};
+  }
+  auto failed = [&](const char* what, int rc) {
+    return Error{fmt::format("state directory {}: moving format 6's history into the accounts database: {}: {}",
+                             store.dir.string(), what, mdb_strerror(rc))};
+  };
+  std::uint64_t moved = 0;
+  {
+    Cursor c{txn, old};
+    MDB_val k{}, v{};
+    for (MDB_cursor_op op = MDB_FIRST; step(c.get(), old, op, k, v); op = MDB_NEXT) {
+      if (!parse_history_key(to_view(k)))
+        return Error{fmt::format("state directory {}: database '{}' key \"{}\": not a history key", store.dir.string(),
+                                 old.name, printable(to_view(k)))};
+      if (int rc = mdb_put(txn, store.accounts.dbi, &k, &v, MDB_NOOVERWRITE); rc != 0) return failed("put", rc);
+      ++moved;
+    }
+  }
+  if (int rc = mdb_drop(txn, old.dbi, 1); rc != 0) return failed("dropping the old database", rc);
+  const std::string now = be32(kFormatVersion);
+  MDB_val k = to_val(kMetaFormatVersion), v = to_val(now);
+  if (int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0); rc != 0) return failed("writing the format version", rc);
+  std::fprintf(stderr, "paydist: state store %s: format 6 -> %u: %llu history entries moved into the accounts database\n",
+               store.dir.c_str(), kFormatVersion, static_cast<unsigned long long>(moved));
   return Ok{};
 }
 
@@ -693,8 +737,10 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   Txn txn{raw};
   // The format version first: an older state may lack a database this format added.
   if (Status s = open_db(*impl, txn.get(), impl->meta); !s) return Error{s.error()};
-  if (Status s = check_format(*impl, txn.get()); !s) return Error{s.error()};
+  std::uint64_t version = 0;
+  if (Status s = check_format(*impl, txn.get(), version); !s) return Error{s.error()};
   if (Status s = open_dbs(*impl, txn.get()); !s) return Error{s.error()};
+  if (Status s = place_history(*impl, txn.get(), version); !s) return Error{s.error()};
   if (Status s = load_state_id(*impl, txn.get()); !s) return Error{s.error()};
   // Committing (a read transaction too) keeps the database handles for the environment.
   if (int rc = txn.commit(); rc != 0) return lmdb_error("cannot commit the opening transaction", rc);
@@ -826,7 +872,8 @@ void StateStore::for_each_account(const std::function<void(const Account&)>& vis
   Cursor cursor{txn.get(), impl_->accounts};
   MDB_val key{}, value{};
   for (MDB_cursor_op op = MDB_FIRST; step(cursor.get(), impl_->accounts, op, key, value); op = MDB_NEXT)
-    visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
+    if (!is_history_entry_key(to_view(key)))  // a record's history entries follow it (format 7)
+      visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
 }
 
 void changelog_key(TimelineId timeline, RowTable table, std::string_view row_key, std::string& out) {
@@ -878,6 +925,7 @@ void StateStore::for_each_row(TimelineId timeline, const std::function<void(cons
   {
     Cursor c{txn.get(), s.accounts};
     for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.accounts, op, k, v); op = MDB_NEXT) {
+      if (is_history_entry_key(to_view(k))) continue;  // below
       if (decoded_or_fatal(decode_account(to_view(v)), s.accounts, to_view(k)).timeline != timeline) continue;
       accounts.emplace(to_view(k));
       emit(RowTable::account, to_view(k), to_view(v));
@@ -895,6 +943,7 @@ void StateStore::for_each_row(TimelineId timeline, const std::function<void(cons
   {
     Cursor c{txn.get(), s.history};
     for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.history, op, k, v); op = MDB_NEXT) {
+      if (!is_history_entry_key(to_view(k))) continue;  // an account record (format 7)
       std::optional<HistoryKeyParts> parts = parse_history_key(to_view(k));
       if (!parts) fatal(s.history, to_view(k), "not a history key");
       if (accounts.contains(std::string{parts->account_id})) emit(RowTable::history, to_view(k), to_view(v));
@@ -917,9 +966,13 @@ void StateStore::for_each_row(TimelineId timeline, const std::function<void(cons
 
 std::uint64_t StateStore::count_accounts() {
   ReadTxn txn{*impl_};
-  MDB_stat stat{};
-  if (int rc = mdb_stat(txn.get(), impl_->accounts.dbi, &stat); rc != 0) fatal("counting accounts", rc);
-  return stat.ms_entries;
+  // The accounts database holds the history entries too (format 7): count the records alone.
+  std::uint64_t records = 0;
+  Cursor c{txn.get(), impl_->accounts};
+  MDB_val k{}, v{};
+  for (MDB_cursor_op op = MDB_FIRST; step(c.get(), impl_->accounts, op, k, v); op = MDB_NEXT)
+    records += is_history_entry_key(to_view(k)) ? 0 : 1;
+  return records;
 }
 
 namespace {
@@ -1022,20 +1075,19 @@ Result<std::uint64_t> StateStore::drop_timeline(TimelineId timeline) {
     return std::nullopt;
   };
   std::unordered_set<std::string> accounts;
+  // An account's history entries sort right after its record (format 7): the record's verdict
+  // is known when its entries come.
   if (auto e = sweep(store.accounts, {}, [&](std::string_view key, std::string_view value) {
+        if (is_history_entry_key(key)) {
+          const std::optional<HistoryKeyParts> parts = parse_history_key(key);
+          if (!parts) fatal(store.accounts, key, "neither an account nor a history key");
+          return accounts.contains(std::string{parts->account_id}) ? 1 : 0;
+        }
         if (decoded_or_fatal(decode_account(value), store.accounts, key).timeline != timeline) return 0;
         accounts.emplace(key);
         return 1;
       }))
     return *e;
-  for (const std::string& id : accounts) {
-    std::string prefix = id;
-    prefix += '\0';
-    if (auto e = sweep(store.history, prefix, [&](std::string_view key, std::string_view) {
-          return key.substr(0, prefix.size()) == prefix ? 1 : -1;
-        }))
-      return *e;
-  }
   if (auto e = sweep(store.events, {}, [&](std::string_view key, std::string_view) {
         std::optional<EventKeyParts> parts = parse_event_key(key);
         if (!parts) fatal(store.events, key, "not an event key");
@@ -1264,9 +1316,10 @@ struct StateStore::Batch::Impl : BatchBuffers {
   WriteFailure write_all(std::string& scratch);
   WriteFailure write_history(std::string& key, std::string& scratch);
   std::size_t estimated_bytes() const;
-  // Leaf pages of the accounts and history databases, as the batch's snapshot saw them at
-  // the first estimated_dirty_pages() (their size changes little within a batch).
-  std::optional<std::pair<std::size_t, std::size_t>> leaf_pages;
+  // Leaf pages of the accounts database (records and history entries), as the batch's
+  // snapshot saw it at the first estimated_dirty_pages() (its size changes little within a
+  // batch).
+  std::optional<std::size_t> leaf_pages;
   std::uint64_t load_next_output_seq();
   std::uint64_t next_output_seq() const { return *first_output_seq + outputs.size(); }
   std::uint64_t take_partition_seq();
@@ -1664,16 +1717,14 @@ std::size_t leaf_pages_of(MDB_txn* txn, const Db& db) {
 
 std::size_t StateStore::Batch::estimated_dirty_pages() {
   Impl& b = *impl_;
-  if (!b.leaf_pages)
-    b.leaf_pages.emplace(leaf_pages_of(b.read_txn(), b.store.accounts), leaf_pages_of(b.read_txn(), b.store.history));
-  const auto [account_leaves, history_leaves] = *b.leaf_pages;
-  // Account records and history entries land at random keys (the account id; an account's
-  // entries sit together), so both follow the accounts the batch changed. The events, the
+  if (!b.leaf_pages) b.leaf_pages.emplace(leaf_pages_of(b.read_txn(), b.store.accounts));
+  const std::size_t account_leaves = *b.leaf_pages;
+  // Account records land at random keys (the account id), each with its history entries right
+  // after it (format 7), so the pages follow the accounts the batch changed. The events, the
   // outbox and the deadline index mostly append (event ids issued in time order, seqs, dates):
   // their pages follow the bytes.
   const std::size_t accounts = b.account_records.size();
-  double pages = random_pages_touched(account_leaves, accounts) +
-                 random_pages_touched(history_leaves, std::min(accounts, b.history_entries.size()));
+  double pages = random_pages_touched(account_leaves, accounts);
   constexpr std::size_t kEventKeyBytes = 48;  // a typical key and LMDB's node header
   pages += static_cast<double>(b.output_records.size() + b.accepted_events.size() * kEventKeyBytes) / 4096;
   return static_cast<std::size_t>(pages * 1.01);  // and a branch page per hundred or so

@@ -119,8 +119,9 @@ class Walk {
       if (key == kMetaFormatVersion) {
         saw_version = true;
         if (value.size() != 4) return violation(t_.meta, key, "{} bytes, not 4", value.size());
-        if (read_be(value) != kFormatVersion)
-          violation(t_.meta, key, "format version {}; this paydist knows {}", read_be(value), kFormatVersion);
+        if (read_be(value) < kOldestReadFormatVersion || read_be(value) > kFormatVersion)
+          violation(t_.meta, key, "format version {}; this paydist knows {} to {}", read_be(value),
+                    kOldestReadFormatVersion, kFormatVersion);
       } else if (key == kMetaNextOutputSeq) {
         if (value.size() != 8) return violation(t_.meta, key, "{} bytes, not 8", value.size());
         next_output_seq_ = read_be(value);
@@ -152,6 +153,7 @@ class Walk {
 
   void walk_accounts() {
     for_each(t_.accounts, [&](std::string_view key, std::string_view value) {
+      if (is_history_entry_key(key)) return;  // walk_history's (format 7)
       ++report_.checked.accounts;
       AccountSummary& summary = accounts_.emplace_back();
       summary.key.assign(key);
@@ -268,6 +270,7 @@ class Walk {
 
   void walk_history() {
     for_each(t_.history, [&](std::string_view key, std::string_view value) {
+      if (!is_history_entry_key(key)) return;  // an account record: walk_accounts's (format 7)
       ++report_.checked.history_entries;
       std::optional<HistoryKeyParts> parts = parse_history_key(key);
       if (!parts || !is_valid_id(parts->account_id)) return violation(t_.history, key, "not a history key");

@@ -149,12 +149,12 @@ TEST_F(StateVerify, AnOutboxSeqNotBelowTheCounterIsNamed) {
 
 TEST_F(StateVerify, RecordsThatBelongToNoAccountAreNamed) {
   state.put("events", std::string{"e1"} + '\0' + "GHOST", "");
-  state.put("history", std::string{"GHOST"} + '\0' + be(0, 8), "x");
+  state.put("accounts", std::string{"GHOST"} + '\0' + be(0, 8), "x");  // a history entry (format 7)
   const VerifyReport report = verify();
   EXPECT_EQ(report.violations_total, 2u) << joined(report);
   expect_line(report, "database 'events' key \"e1\\x00GHOST\": event of account \"GHOST\", which does not exist");
   expect_line(report,
-              "database 'history' key \"GHOST\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\": entry of account \"GHOST\", "
+              "database 'accounts' key \"GHOST\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\": entry of account \"GHOST\", "
               "which does not exist");
 }
 

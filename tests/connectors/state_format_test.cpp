@@ -1,0 +1,97 @@
+// tests/connectors/state_format_test.cpp: a state written by the previous format (6, history
+// entries in a database of their own) is read as it is by a read-only open and moved to the
+// current one (7, the entries beside their account records) by the first read-write open,
+// with every account, history entry and timeline row as it was.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "connectors/state_verify.h"
+#include "tests/connectors/replayed_state.h"
+
+namespace paydist {
+namespace {
+
+using testing::ReplayedState;
+
+// What a reader sees of a state: each account's record and kept history, and every row of
+// timeline 0 (the changelog's view), in order.
+struct Seen {
+  std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> history;
+  std::uint64_t accounts = 0;
+  std::vector<StateRow> rows;
+  bool operator==(const Seen&) const = default;
+};
+
+Seen seen(StateStore& store) {
+  Seen out;
+  out.accounts = store.count_accounts();
+  store.for_each_account([&](const Account& a) {
+    for (HistoryEntry& e : store.read_history(a.id)) out.history[a.id.str()].emplace_back(e.number, std::move(e.text));
+  });
+  store.for_each_row(0, [&](const StateRow& row) { out.rows.push_back(row); });
+  return out;
+}
+
+std::string version_of(const std::filesystem::path& dir) {
+  const std::string bytes = testing::raw_lmdb_get(dir, "meta", "format_version");
+  return bytes.size() == 4 ? std::to_string(static_cast<unsigned char>(bytes[3])) : "?";
+}
+
+TEST(StateFormat, AFormat6StateIsReadAsItIsAndMovedToFormat7ByTheFirstWritingOpen) {
+  ReplayedState state;
+  const Seen before = seen(*state.open_read_only());
+  ASSERT_GT(before.accounts, 10u);
+  std::size_t entries = 0;
+  for (const auto& [id, history] : before.history) entries += history.size();
+  ASSERT_GT(entries, before.accounts);  // the sample holds accounts with several entries
+  EXPECT_EQ(version_of(state.dir()), "7");
+  EXPECT_FALSE(testing::raw_lmdb_has_db(state.dir(), "history"));
+
+  ASSERT_NO_FATAL_FAILURE(testing::raw_lmdb_to_format6(state.dir()));
+  ASSERT_EQ(version_of(state.dir()), "6");
+  ASSERT_TRUE(testing::raw_lmdb_has_db(state.dir(), "history"));
+  {
+    std::unique_ptr<StateStore> old = state.open_read_only();
+    ASSERT_NE(old, nullptr);
+    EXPECT_EQ(seen(*old), before);
+    const VerifyReport report = verify_state(*old, state.rules(), {});
+    EXPECT_EQ(report.violations_total, 0u);
+    EXPECT_EQ(report.checked.history_entries, entries);
+  }
+  EXPECT_EQ(version_of(state.dir()), "6");  // a reader changes nothing
+
+  {
+    Result<std::unique_ptr<StateStore>> moved = StateStore::open(state.dir(), StoreOptions{});
+    ASSERT_TRUE(moved.ok()) << moved.error();
+    EXPECT_EQ(seen(**moved), before);
+  }
+  EXPECT_EQ(version_of(state.dir()), "7");
+  EXPECT_FALSE(testing::raw_lmdb_has_db(state.dir(), "history"));
+  std::unique_ptr<StateStore> now = state.open_read_only();
+  EXPECT_EQ(seen(*now), before);
+  const VerifyReport report = verify_state(*now, state.rules(), {});
+  EXPECT_EQ(report.violations_total, 0u);
+  EXPECT_EQ(report.checked.history_entries, entries);
+  EXPECT_EQ(report.checked.accounts, before.accounts);
+}
+
+// A version older than 6 is still refused, naming the versions this build reads.
+TEST(StateFormat, AVersionBefore6IsRefusedNamingWhatThisBuildReads) {
+  ReplayedState state;
+  state.put("meta", "format_version", std::string{"\0\0\0\x05", 4});
+  StoreOptions options;
+  options.access = StoreOptions::Access::read_only;
+  Result<std::unique_ptr<StateStore>> store = StateStore::open(state.dir(), options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().find("format version 5, a development format this paydist does not read (it reads 6 to 7)"),
+            std::string::npos)
+      << store.error();
+}
+
+}  // namespace
+}  // namespace paydist
