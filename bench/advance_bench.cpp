@@ -4,6 +4,9 @@
 // days (an obligation over the no-arrangement threshold falling due: a NO_ARRANGEMENT each);
 // the rest are idle (deadlines years away). Then advances the business date one day at a
 // time and times Processor::apply(business_date) and the synced commit separately.
+// Each account starts with the history its obligations' assessments would have left (one
+// entry each, as describe() makes it; --prior-history off: none), so that the entries an
+// advance adds land among those of 1,000,000 accounts, as they would in a real state.
 //   paydist_advance_bench --accounts 1000000 --due 10000 --advances 5 --state /tmp/adv
 #include <algorithm>
 #include <chrono>
@@ -16,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "connectors/state_store.h"
+#include "core/history.h"
 #include "core/processor.h"
 
 namespace paydist {
@@ -27,6 +31,7 @@ struct Options {
   int advances = 5;
   std::string state = "/tmp/paydist-advance-bench";
   bool history = true;
+  bool prior_history = true;
 };
 
 Date day(int n) { return Date::from_civil({2026, 1, 1}).plus_days(n); }
@@ -69,6 +74,19 @@ int run(const Options& opt) {
       const bool busy = i % stride == 0 && i / stride < opt.due;
       Account a = make_account(i, busy, opt.advances);
       a.indexed_deadline = a.obligations.front().due_date.plus_days(1);
+      if (opt.history && opt.prior_history && batch->keeps_history()) {
+        // One obligation_assessed entry per obligation, in order, as replay would record it.
+        Account built = a;
+        built.obligations.clear();
+        for (const Obligation& o : a.obligations) {
+          const AccountSnapshot before = AccountSnapshot::of(built);
+          built.obligations.push_back(o);
+          const Message assessed{ObligationAssessed{EventId::trusted(fmt::format("E{}-{}", i, o.id)), a.id, o.id,
+                                                    o.due_date, Amounts{o.balance.tax, o.balance.penalty, o.balance.interest}}};
+          ++a.history_entries;
+          batch->append_history(a, describe(before, built, &assessed, std::nullopt, Outputs{}, day(0), rules));
+        }
+      }
       batch->store_account(a, std::nullopt);
     }
     if (from == 0) batch->store_timeline(TimelineState{day(0), opt.accounts});
@@ -129,8 +147,9 @@ int main(int argc, char** argv) {
     else if (flag == "--advances") opt.advances = std::atoi(value);
     else if (flag == "--state") opt.state = value;
     else if (flag == "--history") opt.history = std::string{value} != "off";
+    else if (flag == "--prior-history") opt.prior_history = std::string{value} != "off";
     else {
-      std::fprintf(stderr, "usage: paydist_advance_bench [--accounts N] [--due N] [--advances N] [--state DIR] [--history on|off]\n");
+      std::fprintf(stderr, "usage: paydist_advance_bench [--accounts N] [--due N] [--advances N] [--state DIR] [--history on|off] [--prior-history on|off]\n");
       return 2;
     }
   }
