@@ -22,35 +22,30 @@ class KeySet {
  public:
   bool contains(std::string_view key) const {
     if (slots_.empty()) return false;
-    const std::uint64_t h = hash_of(key);
-    for (std::size_t i = h & mask(); slots_[i].hash != 0; i = (i + 1) & mask())
-      if (slots_[i].hash == h && view(slots_[i]) == key) return true;
-    return false;
+    return slots_[probe(key, hash_of(key))].hash != 0;
   }
 
-  // Adds `key`; false when it was already there.
+  // Adds `key`; false when it was already there. At most 2^31 keys (a batch holds far fewer):
+  // `order_` keeps slot numbers in 32 bits.
   bool insert(std::string_view key) {
-    if ((count_ + 1) * 2 > slots_.size()) grow();
+    if ((size() + 1) * 2 > slots_.size()) grow();
     const std::uint64_t h = hash_of(key);
-    std::size_t i = h & mask();
-    for (; slots_[i].hash != 0; i = (i + 1) & mask())
-      if (slots_[i].hash == h && view(slots_[i]) == key) return false;
+    const std::size_t i = probe(key, h);
+    if (slots_[i].hash != 0) return false;
     slots_[i] = Slot{h, bytes_.size(), key.size()};
     bytes_.append(key);
     order_.push_back(static_cast<std::uint32_t>(i));
-    ++count_;
     return true;
   }
 
-  std::size_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
+  std::size_t size() const { return order_.size(); }
+  bool empty() const { return order_.empty(); }
   std::size_t bytes() const { return bytes_.size(); }  // of all the keys together
 
   void clear() {
     slots_.clear();
     bytes_.clear();
     order_.clear();
-    count_ = 0;
   }
 
   template <class F>
@@ -70,6 +65,12 @@ class KeySet {
     return h == 0 ? 1 : h;
   }
   std::size_t mask() const { return slots_.size() - 1; }
+  // The slot holding `key`, or the empty slot where it would go (the table is never full).
+  std::size_t probe(std::string_view key, std::uint64_t h) const {
+    std::size_t i = h & mask();
+    while (slots_[i].hash != 0 && !(slots_[i].hash == h && view(slots_[i]) == key)) i = (i + 1) & mask();
+    return i;
+  }
   std::string_view view(const Slot& s) const { return std::string_view{bytes_}.substr(s.begin, s.size); }
 
   // Doubles the table (at most half full, so probes stay short) and places each slot again by
@@ -89,8 +90,7 @@ class KeySet {
 
   std::vector<Slot> slots_;
   std::string bytes_;
-  std::vector<std::uint32_t> order_;  // slot of each key, in insertion order
-  std::size_t count_ = 0;
+  std::vector<std::uint32_t> order_;  // slot of each key, in insertion order (so its size is the count)
 };
 
 }  // namespace paydist
