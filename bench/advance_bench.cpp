@@ -82,7 +82,7 @@ int run(const Options& opt) {
           const AccountSnapshot before = AccountSnapshot::of(built);
           built.obligations.push_back(o);
           const Message assessed{ObligationAssessed{EventId::trusted(fmt::format("E{}-{}", i, o.id)), a.id, o.id,
-                                                    o.due_date, Amounts{o.balance.tax, o.balance.penalty, o.balance.interest}}};
+                                                    o.due_date, o.balance}};
           ++a.history_entries;
           batch->append_history(a, describe(before, built, &assessed, std::nullopt, Outputs{}, day(0), rules));
         }

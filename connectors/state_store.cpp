@@ -154,6 +154,23 @@ bool step(MDB_cursor* cursor, const Db& db, MDB_cursor_op op, MDB_val& key, MDB_
   return true;
 }
 
+// Steps a cursor over the account records of the accounts database (format 7), jumping over
+// the history entries that follow each record with one seek (id + '\x01' sorts after every
+// "id NUL ..." key and before the next id); `seek` is the caller's buffer. op: MDB_FIRST, then
+// MDB_NEXT. Entries with no record before them (a record deleted alone) are stepped over too.
+bool step_records(MDB_cursor* cursor, const Db& db, MDB_cursor_op op, MDB_val& key, MDB_val& value, std::string& seek) {
+  if (op == MDB_NEXT && !is_history_entry_key(to_view(key))) {
+    seek.assign(to_view(key));
+    seek.push_back('\x01');
+    key = to_val(seek);
+    op = MDB_SET_RANGE;
+  }
+  for (;; op = MDB_NEXT) {
+    if (!step(cursor, db, op, key, value)) return false;
+    if (!is_history_entry_key(to_view(key))) return true;
+  }
+}
+
 // The runtime conditions a writer reports as an Error (or handles: MDB_MAP_FULL). Every
 // other code while writing is corruption (MDB_CORRUPTED, MDB_PANIC, MDB_PAGE_NOTFOUND, ...)
 // or a bug of ours (EINVAL, MDB_BAD_VALSIZE, MDB_KEYEXIST on an outbox append): fatal.
@@ -631,7 +648,7 @@ Status check_format(StateStore::Impl& store, MDB_txn* txn, std::uint64_t& found)
 // a read-write open of a format 6 state first moves them (state_layout.h) in `txn`, which
 // the caller commits: a crash before that commit leaves the state at format 6, as it was.
 Status place_history(StateStore::Impl& store, MDB_txn* txn, std::uint64_t version) {
-  store.history = Db{store.accounts.name, store.accounts.dbi};
+  store.history = store.accounts;
   if (version >= 7) return Ok{};
   PAYDIST_INVARIANT(version == 6);
   Db old{kFormat6HistoryDb};
@@ -871,9 +888,9 @@ void StateStore::for_each_account(const std::function<void(const Account&)>& vis
   ReadTxn txn{*impl_};
   Cursor cursor{txn.get(), impl_->accounts};
   MDB_val key{}, value{};
-  for (MDB_cursor_op op = MDB_FIRST; step(cursor.get(), impl_->accounts, op, key, value); op = MDB_NEXT)
-    if (!is_history_entry_key(to_view(key)))  // a record's history entries follow it (format 7)
-      visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
+  std::string seek;
+  for (MDB_cursor_op op = MDB_FIRST; step_records(cursor.get(), impl_->accounts, op, key, value, seek); op = MDB_NEXT)
+    visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
 }
 
 void changelog_key(TimelineId timeline, RowTable table, std::string_view row_key, std::string& out) {
@@ -924,8 +941,8 @@ void StateStore::for_each_row(TimelineId timeline, const std::function<void(cons
   MDB_val k{}, v{};
   {
     Cursor c{txn.get(), s.accounts};
-    for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.accounts, op, k, v); op = MDB_NEXT) {
-      if (is_history_entry_key(to_view(k))) continue;  // below
+    std::string seek;
+    for (MDB_cursor_op op = MDB_FIRST; step_records(c.get(), s.accounts, op, k, v, seek); op = MDB_NEXT) {
       if (decoded_or_fatal(decode_account(to_view(v)), s.accounts, to_view(k)).timeline != timeline) continue;
       accounts.emplace(to_view(k));
       emit(RowTable::account, to_view(k), to_view(v));
@@ -970,8 +987,8 @@ std::uint64_t StateStore::count_accounts() {
   std::uint64_t records = 0;
   Cursor c{txn.get(), impl_->accounts};
   MDB_val k{}, v{};
-  for (MDB_cursor_op op = MDB_FIRST; step(c.get(), impl_->accounts, op, k, v); op = MDB_NEXT)
-    records += is_history_entry_key(to_view(k)) ? 0 : 1;
+  std::string seek;
+  for (MDB_cursor_op op = MDB_FIRST; step_records(c.get(), impl_->accounts, op, k, v, seek); op = MDB_NEXT) ++records;
   return records;
 }
 
