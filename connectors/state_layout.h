@@ -43,6 +43,18 @@ namespace paydist::state_layout {
 //              record, so the entry a message adds usually lands on the page the message's
 //              new record already rewrites (the store's `history` handle is that database).
 //              Format 6 kept them in a database of their own, "history", with the same keys.
+//   fired      u32 timeline, u32 (date serial ^ 0x80000000), u64 account_seq -> account record
+//              u32 timeline, u32 date, u64 account_seq, u64 entry number -> audit entry
+//              (format 8) What business-date advances did to an account since a message last
+//              stored it: its record as it now is, and the history entries the firings
+//              added, under the key of the deadline its stored record is indexed at (the
+//              one that fired first). An advance writes here instead of the accounts
+//              database, so its writes land on a few pages in key order rather than on one
+//              scattered page per due account. A read finds a record by its id in
+//              'accounts' and, when 'fired' holds an entry at that record's deadline, takes
+//              that entry's record instead; the next batch that stores the account for a
+//              message moves it back (the record to 'accounts', its entries to their
+//              account keys there) and deletes it here. At most one record per account.
 // A path key is the real path itself, or '\0' + SHA-256(path) when the path is empty or too
 // long for an LMDB key (the file position record still holds the full path).
 
@@ -53,9 +65,11 @@ namespace paydist::state_layout {
 // outputs (meta "partition_output_seq", and the outbox record's timeline and partition seq).
 // Version 7 moves the history entries into the accounts database (above). A version 6 state
 // is read as it is by a read-only open and moved to version 7, in one transaction, by the
-// first read-write open. Versions 1 to 5 came only from development builds and are not
-// migrated (replay the input again).
-inline constexpr std::uint32_t kFormatVersion = 7;
+// first read-write open. Version 8 adds the fired database (above); the first read-write
+// open of a version 6 or 7 state creates it (empty) and writes version 8, and a read-only
+// open reads such a state as having none. Versions 1 to 5 came only from development builds
+// and are not migrated (replay the input again).
+inline constexpr std::uint32_t kFormatVersion = 8;
 inline constexpr std::uint32_t kOldestReadFormatVersion = 6;
 inline constexpr const char* kFormat6HistoryDb = "history";
 inline constexpr std::size_t kMaxPathKeyBytes = 400;  // LMDB's default key limit is 511
@@ -208,6 +222,9 @@ struct RawTables {
   // Where the history entries are: the accounts database (format 7; a walk of it skips the
   // keys that are not entries) or a read-only format 6 state's "history".
   Db history{"accounts"};
+  // The fired database (format 8); `has_fired` is false for an older state opened read-only.
+  Db fired{"fired"};
+  bool has_fired = false;
 };
 
 struct RawAccess {
@@ -259,6 +276,15 @@ inline std::optional<HistoryKeyParts> parse_history_key(std::string_view key) {
 // In the accounts database (format 7): an account record's key is the id alone, which holds
 // no NUL (core/ids.h); every other key there is a history entry's.
 inline bool is_history_entry_key(std::string_view key) { return key.find('\0') != std::string_view::npos; }
+
+// The fired database's keys (format 8): an account's record under its deadline key
+// (deadline_key), and its entries under that key and the u64 entry number.
+inline constexpr std::size_t kFiredEntryKeyBytes = kDeadlineKeyBytes + 8;
+inline void fired_entry_key(std::string_view record_key, std::uint64_t number, std::string& key) {
+  key.assign(record_key);
+  append_be64(key, number);
+}
+
 
 // An offsets key: topic and partition.
 inline std::optional<InputPartition> parse_offset_key(std::string_view key) {

@@ -67,7 +67,7 @@ const char* to_string(OutputTopic t) {
 
 namespace {
 
-constexpr unsigned kMaxDbs = 16;  // 10 in use; room for later layouts
+constexpr unsigned kMaxDbs = 16;  // 11 in use; room for later layouts
 constexpr mdb_mode_t kFileMode = 0600;
 constexpr std::size_t kMaxMapBytes = std::size_t{1} << 44;  // 16 TiB: growth stops here
 
@@ -221,10 +221,22 @@ struct BatchBuffers {
     std::uint64_t seq = 0;
     std::optional<Date> deadline_before, deadline_now;
     bool deadline_moved() const { return deadline_before != deadline_now; }
+    // State format 8: the date of the fired entry that stood for the account when the batch
+    // first stored it (none: its record in 'accounts' did), and whether every store of it in
+    // this batch was a business-date advance's (store_fired): then commit writes it to the
+    // fired database, under fired_date(), instead of to 'accounts'.
+    std::optional<Date> fired_at;
+    bool lazy = false;
+    Date fired_date() const { return fired_at ? *fired_at : *deadline_before; }
   };
   using AccountRecords = std::unordered_map<std::string, StoredAccount>;
   AccountRecords account_records;
   std::size_t deadlines_moved = 0;  // accounts whose deadline_before != deadline_now
+  std::size_t lazy_records = 0;     // accounts whose StoredAccount::lazy
+  // The account the batch last loaded from LMDB or the predecessor, and the date of the fired
+  // entry that stood for it: its store (right after, from the processor) needs no lookup.
+  std::string last_load;
+  std::optional<Date> last_load_fired_at;
 
   // An index entry an account was moved to: its slot, and the account it belongs to.
   struct AddedEntry {
@@ -345,6 +357,9 @@ struct BatchBuffers {
     deadline_deletes.clear();
     deadline_puts.clear();
     deadlines_moved = 0;
+    lazy_records = 0;
+    last_load.clear();
+    last_load_fired_at.reset();
   }
 };
 
@@ -359,6 +374,10 @@ struct StateStore::Impl {
   // The history entries' database: the accounts database itself (format 7, set at open), or
   // the "history" database of a format 6 state opened read-only (state_layout.h).
   Db history{"accounts"};
+  // The fired database (format 8, state_layout.h). `has_fired` is false only for a format 6
+  // or 7 state opened read-only, which has none: nothing there has fired lazily.
+  Db fired{"fired"};
+  bool has_fired = false;
   std::uint32_t history_retention = 0;  // StoreOptions::history_entries_per_account
   bool changelog = false;               // StoreOptions::changelog
   std::string state_id;                 // hex of the meta "state_id"; empty if none (read-only)
@@ -682,6 +701,91 @@ Status place_history(StateStore::Impl& store, MDB_txn* txn, std::uint64_t versio
   return Ok{};
 }
 
+// Opens the fired database (format 8). A read-write open of a format 6 or 7 state creates it
+// in `txn` and writes version 8; a read-only one reads the state as having none.
+Status place_fired(StateStore::Impl& store, MDB_txn* txn, std::uint64_t version) {
+  if (version < 8 && store.read_only) return Ok{};
+  if (Status s = open_db(store, txn, store.fired); !s) return s;
+  store.has_fired = true;
+  if (version >= 8) return Ok{};
+  const std::string now = be32(kFormatVersion);
+  MDB_val k = to_val(kMetaFormatVersion), v = to_val(now);
+  if (int rc = mdb_put(txn, store.meta.dbi, &k, &v, 0); rc != 0)
+    return Error{fmt::format("state directory {}: writing format version {}: {}", store.dir.string(), kFormatVersion,
+                             mdb_strerror(rc))};
+  std::fprintf(stderr, "paydist: state store %s: format %llu -> %u: the fired database added\n", store.dir.c_str(),
+               static_cast<unsigned long long>(version), kFormatVersion);
+  return Ok{};
+}
+
+// An account's record as it stands (state_layout.h, fired): the accounts database's, or the
+// fired entry at that record's deadline key. `fired_key` is that key when the fired entry
+// is the one.
+struct CurrentRecord {
+  std::string_view bytes;
+  std::optional<std::string> fired_key;
+};
+
+// The fired entry that stands for the account whose stored record is `base` (decoded as
+// `account`), if there is one.
+std::optional<std::string_view> fired_record(MDB_txn* txn, const StateStore::Impl& store, const Account& account,
+                                             std::string& key) {
+  if (!store.has_fired || !account.indexed_deadline) return std::nullopt;
+  deadline_key(account.timeline, DeadlineSlot{*account.indexed_deadline, account.seq}, key);
+  return get(txn, store.fired, key);
+}
+
+std::optional<CurrentRecord> current_record(MDB_txn* txn, const StateStore::Impl& store, std::string_view id) {
+  std::optional<std::string_view> bytes = get(txn, store.accounts, id);
+  if (!bytes) return std::nullopt;
+  CurrentRecord current{*bytes, std::nullopt};
+  if (!store.has_fired) return current;
+  const Account base = decoded_or_fatal(decode_account(*bytes), store.accounts, id);
+  std::string key;
+  if (std::optional<std::string_view> fired = fired_record(txn, store, base, key)) {
+    current.bytes = *fired;
+    current.fired_key = std::move(key);
+  }
+  return current;
+}
+
+// The account's kept history entries as rows under their account keys, oldest first: those
+// in the accounts database, then those a fired entry holds (numbered after them).
+void append_history_rows(MDB_txn* txn, const StateStore::Impl& store, std::string_view account_id,
+                         const std::optional<std::string>& fired_key, std::vector<StateRow>& rows) {
+  const Db& db = store.history;
+  std::string key;
+  history_key(account_id, 0, key);
+  const std::string prefix = key.substr(0, account_id.size() + 1);
+  {
+    Cursor cursor{txn, db};
+    MDB_val k = to_val(key), v{};
+    for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), db, op, k, v); op = MDB_NEXT) {
+      const std::string_view found = to_view(k);
+      if (!found.starts_with(prefix)) break;
+      rows.push_back(StateRow{RowTable::history, std::string{found}, std::string{to_view(v)}});
+    }
+  }
+  if (!fired_key) return;
+  const std::size_t first_fired = rows.size();
+  Cursor cursor{txn, store.fired};
+  MDB_val k = to_val(*fired_key), v{};
+  for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), store.fired, op, k, v); op = MDB_NEXT) {
+    const std::string_view found = to_view(k);
+    if (!found.starts_with(*fired_key)) break;
+    if (found.size() == fired_key->size()) continue;  // the record
+    if (found.size() != kFiredEntryKeyBytes) fatal(store.fired, found, "fired key of the wrong length");
+    history_key(account_id, read_be(found.substr(kDeadlineKeyBytes)), key);
+    rows.push_back(StateRow{RowTable::history, key, std::string{to_view(v)}});
+  }
+  // Entries are numbered in the order they were added and the fired ones came last, but an
+  // entry written back from a changelog may not follow that: keep the rows in number order.
+  if (first_fired > 0 && first_fired < rows.size())
+    std::sort(rows.begin(), rows.end(), [&](const StateRow& a, const StateRow& b) {
+      return read_be(std::string_view{a.key}.substr(prefix.size())) < read_be(std::string_view{b.key}.substr(prefix.size()));
+    });
+}
+
 Status prepare_dir(const std::filesystem::path& dir, StoreOptions::Access access) {
   std::error_code ec;
   if (access == StoreOptions::Access::read_only) {
@@ -758,6 +862,7 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   if (Status s = check_format(*impl, txn.get(), version); !s) return Error{s.error()};
   if (Status s = open_dbs(*impl, txn.get()); !s) return Error{s.error()};
   if (Status s = place_history(*impl, txn.get(), version); !s) return Error{s.error()};
+  if (Status s = place_fired(*impl, txn.get(), version); !s) return Error{s.error()};
   if (Status s = load_state_id(*impl, txn.get()); !s) return Error{s.error()};
   // Committing (a read transaction too) keeps the database handles for the environment.
   if (int rc = txn.commit(); rc != 0) return lmdb_error("cannot commit the opening transaction", rc);
@@ -769,9 +874,9 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
 
 std::optional<Account> StateStore::read_account(const AccountId& id) {
   ReadTxn txn{*impl_};
-  std::optional<std::string_view> bytes = get(txn.get(), impl_->accounts, id.view());
-  if (!bytes) return std::nullopt;
-  return decoded_or_fatal(decode_account(*bytes), impl_->accounts, id.view());
+  std::optional<CurrentRecord> current = current_record(txn.get(), *impl_, id.view());
+  if (!current) return std::nullopt;
+  return decoded_or_fatal(decode_account(current->bytes), current->fired_key ? impl_->fired : impl_->accounts, id.view());
 }
 
 std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
@@ -788,18 +893,12 @@ std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
 
 std::vector<StateRow> StateStore::read_history_rows(std::string_view account_id) {
   ReadTxn txn{*impl_};
-  const Db& db = impl_->history;
-  std::string key;
-  history_key(account_id, 0, key);
-  const std::string prefix = key.substr(0, account_id.size() + 1);
   std::vector<StateRow> rows;
-  Cursor cursor{txn.get(), db};
-  MDB_val k = to_val(key), v{};
-  for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), db, op, k, v); op = MDB_NEXT) {
-    const std::string_view found = to_view(k);
-    if (!found.starts_with(prefix)) break;
-    rows.push_back(StateRow{RowTable::history, std::string{found}, std::string{to_view(v)}});
-  }
+  std::optional<std::string> fired_key;
+  if (is_valid_id(account_id))
+    if (std::optional<CurrentRecord> current = current_record(txn.get(), *impl_, account_id))
+      fired_key = std::move(current->fired_key);
+  append_history_rows(txn.get(), *impl_, account_id, fired_key, rows);
   return rows;
 }
 
@@ -888,9 +987,13 @@ void StateStore::for_each_account(const std::function<void(const Account&)>& vis
   ReadTxn txn{*impl_};
   Cursor cursor{txn.get(), impl_->accounts};
   MDB_val key{}, value{};
-  std::string seek;
-  for (MDB_cursor_op op = MDB_FIRST; step_records(cursor.get(), impl_->accounts, op, key, value, seek); op = MDB_NEXT)
-    visit(decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key)));
+  std::string seek, fired_key;
+  for (MDB_cursor_op op = MDB_FIRST; step_records(cursor.get(), impl_->accounts, op, key, value, seek); op = MDB_NEXT) {
+    Account account = decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key));
+    if (std::optional<std::string_view> fired = fired_record(txn.get(), *impl_, account, fired_key))
+      account = decoded_or_fatal(decode_account(*fired), impl_->fired, fired_key);
+    visit(account);
+  }
 }
 
 void changelog_key(TimelineId timeline, RowTable table, std::string_view row_key, std::string& out) {
@@ -930,7 +1033,8 @@ Result<std::pair<TimelineId, StateRow>> changelog_row(std::string_view key, std:
 void StateStore::for_each_row(TimelineId timeline, const std::function<void(const StateRow&)>& visit) {
   Impl& s = *impl_;
   ReadTxn txn{s};
-  std::unordered_set<std::string> accounts;  // the ids of the timeline's accounts
+  // The ids of the timeline's accounts, each with the key of its fired entry if that stands for it.
+  std::unordered_map<std::string, std::optional<std::string>> accounts;
   StateRow row;
   auto emit = [&](RowTable table, std::string_view key, std::string_view value) {
     row.table = table;
@@ -942,10 +1046,13 @@ void StateStore::for_each_row(TimelineId timeline, const std::function<void(cons
   {
     Cursor c{txn.get(), s.accounts};
     std::string seek;
+    std::string fired_key;
     for (MDB_cursor_op op = MDB_FIRST; step_records(c.get(), s.accounts, op, k, v, seek); op = MDB_NEXT) {
-      if (decoded_or_fatal(decode_account(to_view(v)), s.accounts, to_view(k)).timeline != timeline) continue;
-      accounts.emplace(to_view(k));
-      emit(RowTable::account, to_view(k), to_view(v));
+      const Account base = decoded_or_fatal(decode_account(to_view(v)), s.accounts, to_view(k));
+      if (base.timeline != timeline) continue;
+      std::optional<std::string_view> fired = fired_record(txn.get(), s, base, fired_key);
+      accounts.emplace(to_view(k), fired ? std::optional<std::string>{fired_key} : std::nullopt);
+      emit(RowTable::account, to_view(k), fired ? *fired : to_view(v));
     }
   }
   {
@@ -958,12 +1065,17 @@ void StateStore::for_each_row(TimelineId timeline, const std::function<void(cons
     }
   }
   {
-    Cursor c{txn.get(), s.history};
-    for (MDB_cursor_op op = MDB_FIRST; step(c.get(), s.history, op, k, v); op = MDB_NEXT) {
-      if (!is_history_entry_key(to_view(k))) continue;  // an account record (format 7)
-      std::optional<HistoryKeyParts> parts = parse_history_key(to_view(k));
-      if (!parts) fatal(s.history, to_view(k), "not a history key");
-      if (accounts.contains(std::string{parts->account_id})) emit(RowTable::history, to_view(k), to_view(v));
+    // Each account's entries in number order, wherever they are (accounts or fired), in
+    // account order: the same rows whichever batches made the state.
+    std::vector<std::string> ids;
+    ids.reserve(accounts.size());
+    for (const auto& [id, fired_key] : accounts) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    std::vector<StateRow> rows;
+    for (const std::string& id : ids) {
+      rows.clear();
+      append_history_rows(txn.get(), s, id, accounts.at(id), rows);
+      for (const StateRow& entry : rows) visit(entry);
     }
   }
   if (std::optional<std::string_view> bytes = get(txn.get(), s.timelines, be32(timeline)))
@@ -1116,6 +1228,12 @@ Result<std::uint64_t> StateStore::drop_timeline(TimelineId timeline) {
         return key.substr(0, deadlines_prefix.size()) == deadlines_prefix ? 1 : -1;
       }))
     return *e;
+  // The fired database's keys start with the timeline too.
+  if (store.has_fired)
+    if (auto e = sweep(store.fired, deadlines_prefix, [&](std::string_view key, std::string_view) {
+          return key.substr(0, deadlines_prefix.size()) == deadlines_prefix ? 1 : -1;
+        }))
+      return *e;
   if (auto e = sweep(store.offsets, {}, [&](std::string_view key, std::string_view) {
         std::optional<InputPartition> partition = parse_offset_key(key);
         if (!partition) fatal(store.offsets, key, "not an offsets key");
@@ -1162,7 +1280,22 @@ std::optional<std::string> StateStore::read_row(TimelineId timeline, RowTable ta
   const std::optional<std::pair<const Db*, std::string>> at = row_location(*impl_, timeline, table, key);
   if (!at) return std::nullopt;
   ReadTxn txn{*impl_};
+  if (table == RowTable::account) {
+    if (!is_valid_id(key)) return std::nullopt;
+    std::optional<CurrentRecord> current = current_record(txn.get(), *impl_, key);
+    if (!current) return std::nullopt;
+    return std::string{current->bytes};
+  }
   std::optional<std::string_view> bytes = get(txn.get(), *at->first, at->second);
+  if (!bytes && table == RowTable::history) {  // perhaps held by the account's fired entry
+    const std::optional<HistoryKeyParts> parts = parse_history_key(key);
+    if (!parts || !is_valid_id(parts->account_id)) return std::nullopt;
+    std::optional<CurrentRecord> current = current_record(txn.get(), *impl_, parts->account_id);
+    if (!current || !current->fired_key) return std::nullopt;
+    std::string entry;
+    fired_entry_key(*current->fired_key, parts->number, entry);
+    bytes = get(txn.get(), impl_->fired, entry);
+  }
   if (!bytes) return std::nullopt;
   return std::string{*bytes};
 }
@@ -1186,14 +1319,42 @@ Status StateStore::delete_rows(TimelineId timeline, const std::vector<StateRow>&
     if (!at)
       return Error{fmt::format("state store {}: no row of timeline {} in table {} has the key \"{}\"",
                                store.dir.string(), timeline, static_cast<int>(row.table), printable(row.key))};
-    if (row.table == RowTable::account) {
-      if (std::optional<std::string_view> bytes = get(t, store.accounts, at->second)) {
-        const Account account = decoded_or_fatal(decode_account(*bytes), store.accounts, at->second);
+    // A fired entry standing for the account goes with it (the record and its entries), or
+    // with the entry of it named.
+    std::optional<CurrentRecord> current;
+    if (row.table == RowTable::account && is_valid_id(row.key)) current = current_record(t, store, row.key);
+    if (row.table == RowTable::history)
+      if (const std::optional<HistoryKeyParts> parts = parse_history_key(row.key); parts && is_valid_id(parts->account_id))
+        current = current_record(t, store, parts->account_id);
+    if (current && current->fired_key) {
+      std::string entry;
+      if (row.table == RowTable::history) {
+        fired_entry_key(*current->fired_key, parse_history_key(row.key)->number, entry);
+        if (Status s = del(store.fired, entry); !s) return s;
+      } else {
+        const Account account = decoded_or_fatal(decode_account(current->bytes), store.fired, *current->fired_key);
+        std::vector<std::string> keys;
+        Cursor c{t, store.fired};
+        MDB_val k = to_val(*current->fired_key), v{};
+        for (MDB_cursor_op op = MDB_SET_RANGE; step(c.get(), store.fired, op, k, v); op = MDB_NEXT) {
+          if (!to_view(k).starts_with(*current->fired_key)) break;
+          keys.emplace_back(to_view(k));
+        }
+        for (const std::string& key : keys)
+          if (Status s = del(store.fired, key); !s) return s;
+        current->bytes = {};
         if (account.indexed_deadline) {
           std::string deadline;
           deadline_key(account.timeline, DeadlineSlot{*account.indexed_deadline, account.seq}, deadline);
           if (Status s = del(store.deadlines, deadline); !s) return s;
         }
+      }
+    } else if (row.table == RowTable::account && current) {
+      const Account account = decoded_or_fatal(decode_account(current->bytes), store.accounts, at->second);
+      if (account.indexed_deadline) {
+        std::string deadline;
+        deadline_key(account.timeline, DeadlineSlot{*account.indexed_deadline, account.seq}, deadline);
+        if (Status s = del(store.deadlines, deadline); !s) return s;
       }
     }
     if (Status s = del(*at->first, at->second); !s) return s;
@@ -1219,6 +1380,8 @@ void state_layout::RawAccess::read(StateStore& store, const std::function<void(c
   tables.outbox = impl.outbox;
   tables.history = impl.history;
   tables.offsets = impl.offsets;
+  tables.fired = impl.fired;
+  tables.has_fired = impl.has_fired;
   read(tables);
 }
 
@@ -1343,6 +1506,13 @@ struct StateStore::Batch::Impl : BatchBuffers {
   void add_output(OutputTopic topic, std::string_view key, std::string_view json);
   void capture_changelog();
   QueuedOutput output(std::size_t index) const;
+  std::optional<Date> fired_at_before(std::string_view id);
+  std::string fired_lookup;  // load_account's fired key buffer
+  bool storing_fired = false;  // inside Batch::store_fired
+  // The fired entry (key) that holds the account's history now, if one does: for history
+  // written or trimmed at commit, inside the write transaction after write_all's records.
+  std::optional<std::string> fired_key_in_txn(std::string_view account_id);
+  WriteFailure fold_fired(const AccountRecords::value_type& record);
 };
 
 std::unique_ptr<StateStore::Batch> StateStore::begin(TimelineId timeline) {
@@ -1384,18 +1554,64 @@ std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
   Impl& b = *impl_;
   if (auto it = b.account_records.find(id.str()); it != b.account_records.end())
     return decoded_or_fatal(decode_account(it->second.record), b.store.accounts, id.view());
+  b.last_load.assign(id.view());
+  b.last_load_fired_at.reset();
   if (b.predecessor)
-    if (auto it = b.predecessor->account_records.find(id.str()); it != b.predecessor->account_records.end())
+    if (auto it = b.predecessor->account_records.find(id.str()); it != b.predecessor->account_records.end()) {
+      if (it->second.lazy) b.last_load_fired_at = it->second.fired_date();
       return decoded_or_fatal(decode_account(it->second.record), b.store.accounts, id.view());
+    }
   std::optional<std::string_view> bytes = get(b.read_txn(), b.store.accounts, id.view());
   if (!bytes) return std::nullopt;
-  return decoded_or_fatal(decode_account(*bytes), b.store.accounts, id.view());
+  Account account = decoded_or_fatal(decode_account(*bytes), b.store.accounts, id.view());
+  // Decoded once: the stored record names the fired entry that may stand for it. Only a
+  // record whose deadline is on or before the business date can have one (a message leaves
+  // its account's next deadline after the business date, and only an advance past that
+  // deadline fires it), so most loads need not look (the processor has read the timeline).
+  if (account.timeline == b.timeline && b.changes->state) {
+    const std::optional<Date>& business_date = b.changes->state->business_date;
+    if (!business_date || !account.indexed_deadline || *account.indexed_deadline > *business_date) return account;
+  }
+  if (std::optional<std::string_view> fired = fired_record(b.read_txn(), b.store, account, b.fired_lookup)) {
+    b.last_load_fired_at = account.indexed_deadline;
+    account = decoded_or_fatal(decode_account(*fired), b.store.fired, b.fired_lookup);
+  }
+  return account;
+}
+
+// The date of the fired entry that stands for the account in this batch's view before the
+// batch stores it (none: its record in 'accounts' does, or it is new).
+std::optional<Date> StateStore::Batch::Impl::fired_at_before(std::string_view id) {
+  if (id == last_load) return last_load_fired_at;
+  if (predecessor)
+    if (auto it = predecessor->account_records.find(std::string{id}); it != predecessor->account_records.end())
+      return it->second.lazy ? std::optional<Date>{it->second.fired_date()} : std::nullopt;
+  std::optional<CurrentRecord> current = current_record(read_txn(), store, id);
+  if (!current || !current->fired_key) return std::nullopt;
+  return date_from_key(static_cast<std::uint32_t>(read_be(current->fired_key->substr(4, 4))));
+}
+
+void StateStore::Batch::store_fired(const Account& account, std::optional<Date> previous_deadline) {
+  impl_->storing_fired = true;
+  store_account(account, previous_deadline);
+  impl_->storing_fired = false;
 }
 
 void StateStore::Batch::store_account(const Account& account, std::optional<Date> previous_deadline) {
   Impl& b = *impl_;
   auto [it, inserted] = b.account_records.try_emplace(account.id.str());
   BatchBuffers::StoredAccount& stored = it->second;
+  // Fired-only (state_layout.h, fired) while every store of it here is an advance's, and
+  // only an account whose deadline fired (an index entry to key it by).
+  const bool was_lazy = !inserted && stored.lazy;
+  if (inserted) {
+    stored.fired_at = b.fired_at_before(it->first);
+    stored.lazy = b.storing_fired && b.store.has_fired && account.timeline == b.timeline &&
+                  (stored.fired_at || previous_deadline);
+  } else {
+    stored.lazy = stored.lazy && b.storing_fired;
+  }
+  b.lazy_records = b.lazy_records + (stored.lazy ? 1 : 0) - (was_lazy ? 1 : 0);
   if (b.store.changelog) b.changelog_accounts.insert_or_assign(it->first, b.timeline);
   if (account.timeline == b.timeline) {
     encode_account(account, stored.record);
@@ -1740,8 +1956,11 @@ std::size_t StateStore::Batch::estimated_dirty_pages() {
   // after it (format 7), so the pages follow the accounts the batch changed. The events, the
   // outbox and the deadline index mostly append (event ids issued in time order, seqs, dates):
   // their pages follow the bytes.
-  const std::size_t accounts = b.account_records.size();
+  // Those an advance alone changed go to the fired database in key order (format 8): their
+  // pages follow the bytes (a record and an entry, about 1 KiB).
+  const std::size_t accounts = b.account_records.size() - b.lazy_records;
   double pages = random_pages_touched(account_leaves, accounts);
+  pages += static_cast<double>(b.lazy_records) / 4;
   constexpr std::size_t kEventKeyBytes = 48;  // a typical key and LMDB's node header
   pages += static_cast<double>(b.output_records.size() + b.accepted_events.size() * kEventKeyBytes) / 4096;
   return static_cast<std::size_t>(pages * 1.01);  // and a branch page per hundred or so
@@ -1835,9 +2054,17 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   sort_entries(account_records, sorted_records, [](const auto* a, const auto* b) { return a->first < b->first; });
   deadline_deletes.clear();
   deadline_puts.clear();
+  std::string fired_key;
   for (const auto* record : sorted_records) {
     const StoredAccount& a = record->second;
-    if (WriteFailure f = put(store.accounts, record->first, a.record); f.rc != 0) return f;
+    if (a.lazy) {
+      deadline_key(a.timeline, DeadlineSlot{a.fired_date(), a.seq}, fired_key);
+      if (WriteFailure f = put(store.fired, fired_key, a.record); f.rc != 0) return f;
+    } else {
+      if (WriteFailure f = put(store.accounts, record->first, a.record); f.rc != 0) return f;
+      if (a.fired_at)
+        if (WriteFailure f = fold_fired(*record); f.rc != 0) return f;
+    }
     if (!a.deadline_moved()) continue;
     if (a.deadline_before) deadline_deletes.push_back({a.timeline, DeadlineSlot{*a.deadline_before, a.seq}});
     if (a.deadline_now) deadline_puts.push_back({{a.timeline, DeadlineSlot{*a.deadline_now, a.seq}}, &record->first});
@@ -1897,6 +2124,50 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   return write_history(key, scratch);
 }
 
+// A message stored the account whose current record was a fired entry: the entry goes, and
+// the history entries it held move to their account keys in 'accounts' (state_layout.h).
+WriteFailure StateStore::Batch::Impl::fold_fired(const AccountRecords::value_type& record) {
+  const StoredAccount& a = record.second;
+  MDB_txn* t = txn.get();
+  std::string prefix;
+  deadline_key(a.timeline, DeadlineSlot{*a.fired_at, a.seq}, prefix);
+  std::vector<std::pair<std::string, std::string>> found;  // key, value (copied: puts move pages)
+  {
+    Cursor c{t, store.fired};
+    MDB_val k = to_val(prefix), v{};
+    for (MDB_cursor_op op = MDB_SET_RANGE; step(c.get(), store.fired, op, k, v); op = MDB_NEXT) {
+      if (!to_view(k).starts_with(prefix)) break;
+      found.emplace_back(to_view(k), to_view(v));
+    }
+  }
+  std::string key;
+  for (const auto& [fired_key, value] : found) {
+    if (fired_key.size() == kFiredEntryKeyBytes) {
+      history_key(record.first, read_be(std::string_view{fired_key}.substr(kDeadlineKeyBytes)), key);
+      MDB_val k = to_val(key), v = to_val(value);
+      if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, key};
+    } else if (fired_key.size() != kDeadlineKeyBytes) {
+      fatal(store.fired, fired_key, "fired key of the wrong length");
+    }
+    MDB_val k = to_val(fired_key);
+    if (int rc = mdb_del(t, store.fired.dbi, &k, nullptr); rc != 0) return WriteFailure{rc, store.fired.name, fired_key};
+  }
+  return {};
+}
+
+std::optional<std::string> StateStore::Batch::Impl::fired_key_in_txn(std::string_view account_id) {
+  if (!store.has_fired) return std::nullopt;
+  std::string key;
+  if (auto it = account_records.find(std::string{account_id}); it != account_records.end()) {
+    if (!it->second.lazy) return std::nullopt;  // in 'accounts' now (write_all folded it)
+    deadline_key(it->second.timeline, DeadlineSlot{it->second.fired_date(), it->second.seq}, key);
+    return key;
+  }
+  if (!is_valid_id(account_id)) return std::nullopt;
+  std::optional<CurrentRecord> current = current_record(txn.get(), store, account_id);
+  return current ? std::move(current->fired_key) : std::nullopt;
+}
+
 // The history entries in key order, then what retention lets go: each account's entries
 // numbered below its keep-from (usually exactly one, the entry the newest one replaced; more
 // after the retention was lowered).
@@ -1906,13 +2177,46 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
   std::sort(history_entries.begin(), history_entries.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string& stored = scratch;
+  std::string fired_key;
   for (const auto& [entry_key, text] : history_entries) {
     encode_history_entry(text, stored);
+    // An entry of an account kept in the fired database goes there, after its record.
+    const std::string_view account_id = std::string_view{entry_key}.substr(0, entry_key.size() - 9);
+    if (lazy_records > 0)
+      if (auto it = account_records.find(std::string{account_id}); it != account_records.end() && it->second.lazy) {
+        deadline_key(it->second.timeline, DeadlineSlot{it->second.fired_date(), it->second.seq}, fired_key);
+        append_be64(fired_key, read_be(std::string_view{entry_key}.substr(entry_key.size() - 8)));
+        MDB_val k = to_val(fired_key), v = to_val(stored);
+        if (int rc = mdb_put(t, store.fired.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.fired.name, fired_key};
+        continue;
+      }
     MDB_val k = to_val(entry_key), v = to_val(stored);
     if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
   }
   const Db& db = store.history;
   Cursor cursor{t, db};
+  // The same in the fired entry that holds the account's history, if one does.
+  auto keep_only_from_fired = [&](std::string_view account_id, std::uint64_t keep_from) -> WriteFailure {
+    const std::optional<std::string> prefix = fired_key_in_txn(account_id);
+    if (!prefix) return {};
+    std::vector<std::string> old_entries;
+    {
+      Cursor c{t, store.fired};
+      MDB_val k = to_val(*prefix), v{};
+      for (MDB_cursor_op op = MDB_SET_RANGE; step(c.get(), store.fired, op, k, v); op = MDB_NEXT) {
+        const std::string_view found = to_view(k);
+        if (!found.starts_with(*prefix)) break;
+        if (found.size() != kFiredEntryKeyBytes) continue;  // the record
+        if (read_be(found.substr(kDeadlineKeyBytes)) >= keep_from) break;
+        old_entries.emplace_back(found);
+      }
+    }
+    for (const std::string& entry : old_entries) {
+      MDB_val k = to_val(entry);
+      if (int rc = mdb_del(t, store.fired.dbi, &k, nullptr); rc != 0) return WriteFailure{rc, store.fired.name, entry};
+    }
+    return {};
+  };
   // Deletes the account's entries numbered below `keep_from`.
   auto keep_only_from = [&](std::string_view account_id, std::uint64_t keep_from) -> WriteFailure {
     history_key(account_id, 0, key);
@@ -1932,18 +2236,35 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
     int rc = 0;
     switch (row.kind) {
       case HistoryImport::Kind::put: rc = mdb_put(t, db.dbi, &k, &v, 0); break;
-      case HistoryImport::Kind::exactly: rc = mdb_del(t, db.dbi, &k, nullptr); break;
+      case HistoryImport::Kind::exactly: {
+        rc = mdb_del(t, db.dbi, &k, nullptr);
+        const std::optional<HistoryKeyParts> parts = parse_history_key(row.key);
+        PAYDIST_INVARIANT(parts.has_value());  // checked by import_row
+        if (std::optional<std::string> prefix = fired_key_in_txn(parts->account_id)) {
+          std::string entry;
+          fired_entry_key(*prefix, parts->number, entry);
+          MDB_val fk = to_val(entry);
+          if (int frc = mdb_del(t, store.fired.dbi, &fk, nullptr); frc != 0 && frc != MDB_NOTFOUND)
+            return WriteFailure{frc, store.fired.name, entry};
+        }
+        break;
+      }
       case HistoryImport::Kind::through: {
         const std::optional<HistoryKeyParts> parts = parse_history_key(row.key);
         PAYDIST_INVARIANT(parts.has_value());  // checked by import_row
         if (WriteFailure failure = keep_only_from(parts->account_id, parts->number + 1); failure.rc != 0) return failure;
+        if (WriteFailure failure = keep_only_from_fired(parts->account_id, parts->number + 1); failure.rc != 0)
+          return failure;
         break;
       }
     }
     if (rc != 0 && rc != MDB_NOTFOUND) return WriteFailure{rc, db.name, row.key};
   }
-  for (const auto& [account_id, keep_from] : history_keep_from)
+  for (const auto& [account_id, keep_from] : history_keep_from) {
     if (WriteFailure failure = keep_only_from(account_id, keep_from); failure.rc != 0) return failure;
+    if (lazy_records > 0 || !history_rows.empty())
+      if (WriteFailure failure = keep_only_from_fired(account_id, keep_from); failure.rc != 0) return failure;
+  }
   return {};
 }
 

@@ -251,6 +251,9 @@ class StateStore::Batch : public StateAccess {
   void mark_event_accepted(EventScope scope, const EventId& id) override;
   std::optional<Account> load_account(const AccountId& id) override;
   void store_account(const Account& account, std::optional<Date> previous_deadline) override;
+  // Kept in the fired database (state_layout.h) while every store of the account in this
+  // batch is one of these.
+  void store_fired(const Account& account, std::optional<Date> previous_deadline) override;
   std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) override;
   TimelineState timeline() override;
   void store_timeline(const TimelineState& timeline) override;

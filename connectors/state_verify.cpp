@@ -55,11 +55,13 @@ class Walk {
   void run() {
     walk_meta();
     walk_timelines();
+    load_fired();
     walk_accounts();
     check_timeline_counts();
     walk_deadlines();
     walk_events();
     walk_history();
+    walk_fired();
     walk_files();
     walk_output_files();
     walk_outbox();
@@ -151,7 +153,16 @@ class Walk {
     });
   }
 
+  // The fired database (format 8): its records, for walk_accounts to find each account's.
+  void load_fired() {
+    if (!t_.has_fired) return;
+    for_each(t_.fired, [&](std::string_view key, std::string_view value) {
+      if (key.size() == kDeadlineKeyBytes) fired_.emplace(std::string{key}, FiredRecord{value, std::nullopt});
+    });
+  }
+
   void walk_accounts() {
+    std::string fired_key;
     for_each(t_.accounts, [&](std::string_view key, std::string_view value) {
       if (is_history_entry_key(key)) return;  // walk_history's (format 7)
       ++report_.checked.accounts;
@@ -159,6 +170,19 @@ class Walk {
       summary.key.assign(key);
       Result<Account> decoded = decode_account(value);
       if (!decoded) return violation(t_.accounts, key, "does not decode: {}", decoded.error());
+      // A fired record at the stored record's deadline stands for the account (format 8).
+      if (decoded->indexed_deadline && !fired_.empty()) {
+        deadline_key(decoded->timeline, DeadlineSlot{*decoded->indexed_deadline, decoded->seq}, fired_key);
+        if (auto it = fired_.find(fired_key); it != fired_.end()) {
+          it->second.account = accounts_.size() - 1;
+          Result<Account> fired = decode_account(it->second.value);
+          if (!fired) return violation(t_.fired, fired_key, "does not decode: {}", fired.error());
+          if (fired->timeline != decoded->timeline || fired->seq != decoded->seq)
+            violation(t_.fired, fired_key, "holds an account of timeline {} seq {}, not {} and {}", fired->timeline,
+                      fired->seq, decoded->timeline, decoded->seq);
+          decoded = std::move(fired);
+        }
+      }
       const Account& account = *decoded;
       summary.decoded = true;
       summary.timeline = account.timeline;
@@ -285,6 +309,39 @@ class Walk {
     });
   }
 
+  // Every fired record stands for an account (walk_accounts found it at the account's record's
+  // deadline) and every fired entry follows its record, numbered below the account's count.
+  void walk_fired() {
+    if (!t_.has_fired) return;
+    const FiredRecord* last = nullptr;
+    std::string_view last_key;
+    for_each(t_.fired, [&](std::string_view key, std::string_view value) {
+      if (key.size() == kDeadlineKeyBytes) {
+        auto it = fired_.find(std::string{key});
+        last = it == fired_.end() ? nullptr : &it->second;
+        last_key = it == fired_.end() ? std::string_view{} : std::string_view{it->first};
+        if (last != nullptr && !last->account)
+          violation(t_.fired, key, "a record no account's stored record names (its deadline is elsewhere)");
+        return;
+      }
+      if (key.size() != kFiredEntryKeyBytes)
+        return violation(t_.fired, key, "key of {} bytes, neither {} nor {}", key.size(), kDeadlineKeyBytes,
+                         kFiredEntryKeyBytes);
+      ++report_.checked.history_entries;
+      if (last == nullptr || !key.starts_with(last_key))
+        return violation(t_.fired, key, "a history entry with no fired record before it");
+      const std::uint64_t number = read_be(key.substr(kDeadlineKeyBytes));
+      if (last->account) {
+        const AccountSummary& account = accounts_[*last->account];
+        if (account.decoded && number >= account.history_entries)
+          violation(t_.fired, key, "entry number {} but account \"{}\" counts {} entries", number, account.key,
+                    account.history_entries);
+      }
+      if (Result<std::string> text = decode_history_entry(value); !text)
+        violation(t_.fired, key, "does not decode: {}", text.error());
+    });
+  }
+
   void walk_files() {
     for_each(t_.files, [&](std::string_view key, std::string_view value) {
       ++report_.checked.file_positions;
@@ -350,6 +407,12 @@ class Walk {
   std::optional<std::uint64_t> next_output_seq_;
   std::map<TimelineId, TimelineState> timelines_;
   std::vector<AccountSummary> accounts_;  // in key order
+  // The fired database's records by key, and the account each stands for (into accounts_).
+  struct FiredRecord {
+    std::string_view value;  // valid for the read transaction
+    std::optional<std::size_t> account;
+  };
+  std::map<std::string, FiredRecord> fired_;
   std::vector<ExpectedDeadline> expected_deadlines_;
   std::vector<std::pair<TimelineId, std::uint64_t>> seqs_;
 };

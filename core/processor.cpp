@@ -95,7 +95,7 @@ Result<Applied> Processor::apply_business_date(const BusinessDate& message) {
         }
       }
       std::move(fired.activities.begin(), fired.activities.end(), std::back_inserter(applied.outputs.activities));
-      state_.store_account(account, entry->date);
+      state_.store_fired(account, entry->date);
     }
     timeline.business_date = message.date;
     state_.store_timeline(timeline);

@@ -47,6 +47,12 @@ class StateAccess {
   // Stores the account and moves its deadline index entry from `previous_deadline`
   // (as loaded) to account.indexed_deadline.
   virtual void store_account(const Account& account, std::optional<Date> previous_deadline) = 0;
+  // The same for an account that only a business-date advance changed (its deadlines fired):
+  // a store may keep such a change apart from the account's own record, as long as every
+  // load sees it (the LMDB store does: state format 8's fired database).
+  virtual void store_fired(const Account& account, std::optional<Date> previous_deadline) {
+    store_account(account, previous_deadline);
+  }
   // The first index entry (by date, then account_seq) with date <= up_to.
   virtual std::optional<DeadlineEntry> first_deadline_up_to(Date up_to) = 0;
   virtual TimelineState timeline() = 0;

@@ -54,7 +54,10 @@ class StateRowsTest : public ::testing::Test {
       if (!text.empty()) lines_.push_back(Line{timeline_of(decoder_.decode(text)), text});
     ASSERT_GT(lines_.size(), 100u);
     source_ = open(root_ / "source");
-    apply_all(*source_);
+    // A batch a line: each business date's batch leaves the accounts whose deadlines fired in
+    // the fired database (state format 8) until a later batch stores them for a message,
+    // so the rows below cover both places an account's record and history can be.
+    apply(*source_, kTimelines, 1);
   }
   void TearDown() override {
     source_.reset();

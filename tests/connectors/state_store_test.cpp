@@ -709,11 +709,11 @@ void set_format_version(const fs::path& dir, char version) {
 
 TEST_F(StateStoreTest, NewerFormatIsRefused) {
   open_store().reset();
-  set_format_version(dir_, 8);
+  set_format_version(dir_, 9);
   for (auto access : {StoreOptions::Access::read_write, StoreOptions::Access::read_only}) {
     Result<std::unique_ptr<StateStore>> store = StateStore::open(dir_, StoreOptions{.access = access});
     ASSERT_FALSE(store);
-    EXPECT_NE(store.error().find("was written by format version 8; this paydist reads up to 7"), std::string::npos)
+    EXPECT_NE(store.error().find("was written by format version 9; this paydist reads up to 8"), std::string::npos)
         << store.error();
     EXPECT_NE(store.error().find(dir_.string()), std::string::npos) << store.error();
   }

@@ -115,10 +115,10 @@ TEST(StateTools, VerifyFailsNamingADamagedRecordAndAnotherFormat) {
       << lines[0];
   EXPECT_EQ(damaged.err.rfind("verify: FAILED violations=1 listed=1 ", 0), 0u) << damaged.err;
 
-  ASSERT_NO_FATAL_FAILURE(put_raw(state, "meta", "format_version", std::string{"\0\0\0\x08", 4}));
+  ASSERT_NO_FATAL_FAILURE(put_raw(state, "meta", "format_version", std::string{"\0\0\0\x09", 4}));
   const Finished newer = paydist({"verify", "--state", state}, tmp / "newer");
   EXPECT_EQ(newer.status, 1) << newer.err;
-  EXPECT_NE(newer.err.find("was written by format version 8; this paydist reads up to 7"), std::string::npos) << newer.err;
+  EXPECT_NE(newer.err.find("was written by format version 9; this paydist reads up to 8"), std::string::npos) << newer.err;
 }
 
 TEST(StateTools, UsageErrorsExitTwoAndARestoreNeverWritesIntoAState) {

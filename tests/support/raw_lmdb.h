@@ -2,7 +2,7 @@
 // StateStore, as a disk fault or a bug would make it (tests of verify and of corruption).
 //   raw_lmdb_put(dir, "accounts", "ACC1", "garbage");   // std::nullopt deletes the key
 //   std::string bytes = raw_lmdb_get(dir, "meta", "format_version");
-//   raw_lmdb_to_format6(dir);   // the history entries back in a database of their own
+//   raw_lmdb_to_format(dir, 6);   // as format 6 wrote it (no fired database, history apart)
 #pragma once
 
 #include <lmdb.h>
@@ -14,6 +14,8 @@
 #include <utility>
 
 #include <gtest/gtest.h>
+
+#include "connectors/record.h"
 
 namespace paydist::testing {
 
@@ -83,29 +85,71 @@ inline std::string raw_lmdb_get(const std::filesystem::path& dir, const char* db
   return std::string{static_cast<const char*>(v.mv_data), v.mv_size};
 }
 
+// How many entries `db` holds (0 when the state has no such database).
+inline std::size_t raw_lmdb_count(const std::filesystem::path& dir, const char* db) {
+  RawTxn txn{dir, true};
+  if (!txn.ok()) return 0;
+  const std::optional<MDB_dbi> dbi = txn.db(db);
+  MDB_stat st{};
+  if (!dbi || mdb_stat(txn.get(), *dbi, &st) != 0) return 0;
+  return st.ms_entries;
+}
+
 // Whether the state holds a database named `db`.
 inline bool raw_lmdb_has_db(const std::filesystem::path& dir, const char* db) {
   RawTxn txn{dir, true};
   return txn.ok() && txn.db(db).has_value();
 }
 
-// Rewrites a format 7 state as format 6 wrote it: every history entry (a key of the accounts
-// database with a NUL in it) moved to a "history" database, and format_version 6.
-inline void raw_lmdb_to_format6(const std::filesystem::path& dir) {
+// Rewrites a format 8 state as an older format wrote it: what the fired database held put
+// back in the accounts database (each fired record over its account's record, its history
+// entries under their account keys) and that database dropped; for format 6, every history
+// entry (a key of the accounts database with a NUL in it) then moved to a "history"
+// database. format_version set to `version`.
+inline void raw_lmdb_to_format(const std::filesystem::path& dir, int version) {
+  ASSERT_TRUE(version == 6 || version == 7);
   RawTxn txn{dir, false};
   ASSERT_TRUE(txn.ok());
-  const std::optional<MDB_dbi> accounts = txn.db("accounts"), meta = txn.db("meta"), history = txn.db("history", MDB_CREATE);
-  ASSERT_TRUE(accounts && meta && history);
+  const std::optional<MDB_dbi> accounts = txn.db("accounts"), meta = txn.db("meta"), fired = txn.db("fired");
+  ASSERT_TRUE(accounts && meta && fired);
   MDB_cursor* cursor = nullptr;
-  ASSERT_EQ(mdb_cursor_open(txn.get(), *accounts, &cursor), 0);
   MDB_val k{}, v{};
+  ASSERT_EQ(mdb_cursor_open(txn.get(), *fired, &cursor), 0);
+  std::string account_id;
   for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-    if (std::string_view{static_cast<const char*>(k.mv_data), k.mv_size}.find('\0') == std::string_view::npos) continue;
-    EXPECT_EQ(mdb_put(txn.get(), *history, &k, &v, 0), 0);
-    EXPECT_EQ(mdb_cursor_del(cursor, 0), 0);  // MDB_NEXT then reads the entry after it
+    const std::string_view key{static_cast<const char*>(k.mv_data), k.mv_size};
+    const std::string_view value{static_cast<const char*>(v.mv_data), v.mv_size};
+    if (key.size() == 16) {  // a record: it replaces its account's
+      Result<Account> account = decode_account(value);
+      ASSERT_TRUE(account.ok()) << account.error();
+      account_id = account->id.str();
+      MDB_val ak = raw_val(account_id), av = raw_val(value);
+      ASSERT_EQ(mdb_put(txn.get(), *accounts, &ak, &av, 0), 0);
+    } else {  // an entry of the record before it
+      ASSERT_EQ(key.size(), 24u);
+      ASSERT_FALSE(account_id.empty());
+      std::string entry_key = account_id;
+      entry_key.push_back('\0');
+      entry_key.append(key.substr(16));
+      MDB_val ek = raw_val(entry_key);
+      ASSERT_EQ(mdb_put(txn.get(), *accounts, &ek, &v, 0), 0);
+    }
   }
   mdb_cursor_close(cursor);
-  MDB_val vk = raw_val("format_version"), vv = raw_val(std::string_view{"\0\0\0\x06", 4});
+  ASSERT_EQ(mdb_drop(txn.get(), *fired, 1), 0);
+  if (version == 6) {
+    const std::optional<MDB_dbi> history = txn.db("history", MDB_CREATE);
+    ASSERT_TRUE(history);
+    ASSERT_EQ(mdb_cursor_open(txn.get(), *accounts, &cursor), 0);
+    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      if (std::string_view{static_cast<const char*>(k.mv_data), k.mv_size}.find('\0') == std::string_view::npos) continue;
+      EXPECT_EQ(mdb_put(txn.get(), *history, &k, &v, 0), 0);
+      EXPECT_EQ(mdb_cursor_del(cursor, 0), 0);  // MDB_NEXT then reads the entry after it
+    }
+    mdb_cursor_close(cursor);
+  }
+  const char bytes[] = {0, 0, 0, static_cast<char>(version)};
+  MDB_val vk = raw_val("format_version"), vv = raw_val(std::string_view{bytes, sizeof bytes});
   EXPECT_EQ(mdb_put(txn.get(), *meta, &vk, &vv, 0), 0);
   txn.commit();
 }
