@@ -4,8 +4,6 @@
 // history entries; the next message's batch moves them back; retention trims entries in
 // either place; a batch that reads a predecessor's fired account while that one is still
 // committing moves it back all the same.
-#include <stdlib.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -18,6 +16,7 @@
 #include "connectors/state_store.h"
 #include "connectors/state_verify.h"
 #include "core/rules.h"
+#include "tests/support/process.h"
 #include "tests/support/raw_lmdb.h"
 
 namespace paydist {
@@ -39,17 +38,8 @@ const std::string kPayment =
 
 class StateFiredTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "paydist-fired-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  fs::path dir() const { return root_ / "state"; }
+  void TearDown() override { store_.reset(); }
+  fs::path dir() const { return tmp_ / "state"; }
 
   void open(StoreOptions::Access access = StoreOptions::Access::read_write) {
     store_.reset();
@@ -84,7 +74,7 @@ class StateFiredTest : public ::testing::Test {
     EXPECT_EQ(report.violations_total, 0u) << (report.violations.empty() ? "" : report.violations.front());
   }
 
-  fs::path root_;
+  testing::TempDir tmp_{"paydist-fired"};
   Rules rules_;
   Decoder decoder_{rules_};
   MessageApplier applier_{rules_};

@@ -6,8 +6,6 @@
 // bytes, the state the same rows (StateStore::for_each_row: records and history wherever
 // they are kept), every state clean by verify, and the small batches must have left
 // accounts in the fired database (else this test would cover nothing).
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -22,6 +20,7 @@
 #include "connectors/state_verify.h"
 #include "core/rules.h"
 #include "daemon/generate.h"
+#include "tests/support/process.h"
 #include "tests/support/raw_lmdb.h"
 
 namespace paydist {
@@ -39,9 +38,6 @@ std::string read_file(const fs::path& path) {
 class FiredBatches : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "paydist-fired-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    root_ = pattern;
     StringSink sink;
     GenerateSummary summary;
     ASSERT_TRUE(generate_events(GenerateOptions{.seed = 11, .accounts = 400, .days = 120, .bad_permille = 5}, sink,
@@ -50,11 +46,6 @@ class FiredBatches : public ::testing::Test {
     std::ofstream{events_, std::ios::binary} << sink.text;
     ASSERT_GT(summary.lines, 2'000u);
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
   struct Run {
     std::string activities, distributions, rejects;
     std::vector<StateRow> rows;
@@ -94,7 +85,9 @@ class FiredBatches : public ::testing::Test {
     return run;
   }
 
-  fs::path root_, events_;
+  testing::TempDir tmp_{"paydist-fired"};
+  const fs::path root_ = tmp_.path();
+  fs::path events_;
   Rules rules_;
 };
 
