@@ -228,6 +228,8 @@ struct BatchBuffers {
     std::optional<Date> fired_at;
     bool lazy = false;
     Date fired_date() const { return fired_at ? *fired_at : *deadline_before; }
+    // The fired record's key (lazy) in `out`.
+    void fired_key(std::string& out) const { deadline_key(timeline, DeadlineSlot{fired_date(), seq}, out); }
   };
   using AccountRecords = std::unordered_map<std::string, StoredAccount>;
   AccountRecords account_records;
@@ -726,13 +728,41 @@ struct CurrentRecord {
   std::optional<std::string> fired_key;
 };
 
-// The fired entry that stands for the account whose stored record is `base` (decoded as
-// `account`), if there is one.
+// The fired record that stands for `account` (as its record in 'accounts' decodes), if there
+// is one; its key is left in `key`.
 std::optional<std::string_view> fired_record(MDB_txn* txn, const StateStore::Impl& store, const Account& account,
                                              std::string& key) {
   if (!store.has_fired || !account.indexed_deadline) return std::nullopt;
   deadline_key(account.timeline, DeadlineSlot{*account.indexed_deadline, account.seq}, key);
   return get(txn, store.fired, key);
+}
+
+// Replaces `account` (as its record in 'accounts' decodes) by the fired record that stands for
+// it, if there is one (whose key is then in `key`). True when it did.
+bool take_fired(MDB_txn* txn, const StateStore::Impl& store, Account& account, std::string& key) {
+  const std::optional<std::string_view> fired = fired_record(txn, store, account, key);
+  if (!fired) return false;
+  account = decoded_or_fatal(decode_account(*fired), store.fired, key);
+  return true;
+}
+
+// Visits the fired record at `record_key` and then its history entries, in key order:
+// visit(key, value, entry number (none for the record)) returns false to stop. The views are
+// the transaction's: valid until it writes.
+template <class Visit>
+void for_each_fired_key(MDB_txn* txn, const StateStore::Impl& store, std::string_view record_key, Visit visit) {
+  Cursor cursor{txn, store.fired};
+  MDB_val k = to_val(record_key), v{};
+  for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), store.fired, op, k, v); op = MDB_NEXT) {
+    const std::string_view found = to_view(k);
+    if (!found.starts_with(record_key)) break;
+    std::optional<std::uint64_t> number;
+    if (found.size() == kFiredEntryKeyBytes)
+      number = read_be(found.substr(kDeadlineKeyBytes));
+    else if (found.size() != kDeadlineKeyBytes)
+      fatal(store.fired, found, "fired key of the wrong length");
+    if (!visit(found, to_view(v), number)) break;
+  }
 }
 
 std::optional<CurrentRecord> current_record(MDB_txn* txn, const StateStore::Impl& store, std::string_view id) {
@@ -768,16 +798,13 @@ void append_history_rows(MDB_txn* txn, const StateStore::Impl& store, std::strin
   }
   if (!fired_key) return;
   const std::size_t first_fired = rows.size();
-  Cursor cursor{txn, store.fired};
-  MDB_val k = to_val(*fired_key), v{};
-  for (MDB_cursor_op op = MDB_SET_RANGE; step(cursor.get(), store.fired, op, k, v); op = MDB_NEXT) {
-    const std::string_view found = to_view(k);
-    if (!found.starts_with(*fired_key)) break;
-    if (found.size() == fired_key->size()) continue;  // the record
-    if (found.size() != kFiredEntryKeyBytes) fatal(store.fired, found, "fired key of the wrong length");
-    history_key(account_id, read_be(found.substr(kDeadlineKeyBytes)), key);
-    rows.push_back(StateRow{RowTable::history, key, std::string{to_view(v)}});
-  }
+  for_each_fired_key(txn, store, *fired_key, [&](std::string_view, std::string_view value, std::optional<std::uint64_t> number) {
+    if (number) {
+      history_key(account_id, *number, key);
+      rows.push_back(StateRow{RowTable::history, key, std::string{value}});
+    }
+    return true;
+  });
   // Entries are numbered in the order they were added and the fired ones came last, but an
   // entry written back from a changelog may not follow that: keep the rows in number order.
   if (first_fired > 0 && first_fired < rows.size())
@@ -874,9 +901,12 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
 
 std::optional<Account> StateStore::read_account(const AccountId& id) {
   ReadTxn txn{*impl_};
-  std::optional<CurrentRecord> current = current_record(txn.get(), *impl_, id.view());
-  if (!current) return std::nullopt;
-  return decoded_or_fatal(decode_account(current->bytes), current->fired_key ? impl_->fired : impl_->accounts, id.view());
+  std::optional<std::string_view> bytes = get(txn.get(), impl_->accounts, id.view());
+  if (!bytes) return std::nullopt;
+  Account account = decoded_or_fatal(decode_account(*bytes), impl_->accounts, id.view());
+  std::string fired_key;
+  take_fired(txn.get(), *impl_, account, fired_key);
+  return account;
 }
 
 std::vector<HistoryEntry> StateStore::read_history(const AccountId& id) {
@@ -990,8 +1020,7 @@ void StateStore::for_each_account(const std::function<void(const Account&)>& vis
   std::string seek, fired_key;
   for (MDB_cursor_op op = MDB_FIRST; step_records(cursor.get(), impl_->accounts, op, key, value, seek); op = MDB_NEXT) {
     Account account = decoded_or_fatal(decode_account(to_view(value)), impl_->accounts, to_view(key));
-    if (std::optional<std::string_view> fired = fired_record(txn.get(), *impl_, account, fired_key))
-      account = decoded_or_fatal(decode_account(*fired), impl_->fired, fired_key);
+    take_fired(txn.get(), *impl_, account, fired_key);
     visit(account);
   }
 }
@@ -1326,36 +1355,28 @@ Status StateStore::delete_rows(TimelineId timeline, const std::vector<StateRow>&
     if (row.table == RowTable::history)
       if (const std::optional<HistoryKeyParts> parts = parse_history_key(row.key); parts && is_valid_id(parts->account_id))
         current = current_record(t, store, parts->account_id);
-    if (current && current->fired_key) {
-      std::string entry;
-      if (row.table == RowTable::history) {
-        fired_entry_key(*current->fired_key, parse_history_key(row.key)->number, entry);
-        if (Status s = del(store.fired, entry); !s) return s;
-      } else {
-        const Account account = decoded_or_fatal(decode_account(current->bytes), store.fired, *current->fired_key);
-        std::vector<std::string> keys;
-        Cursor c{t, store.fired};
-        MDB_val k = to_val(*current->fired_key), v{};
-        for (MDB_cursor_op op = MDB_SET_RANGE; step(c.get(), store.fired, op, k, v); op = MDB_NEXT) {
-          if (!to_view(k).starts_with(*current->fired_key)) break;
-          keys.emplace_back(to_view(k));
-        }
-        for (const std::string& key : keys)
-          if (Status s = del(store.fired, key); !s) return s;
-        current->bytes = {};
-        if (account.indexed_deadline) {
-          std::string deadline;
-          deadline_key(account.timeline, DeadlineSlot{*account.indexed_deadline, account.seq}, deadline);
-          if (Status s = del(store.deadlines, deadline); !s) return s;
-        }
-      }
-    } else if (row.table == RowTable::account && current) {
-      const Account account = decoded_or_fatal(decode_account(current->bytes), store.accounts, at->second);
+    if (current && row.table == RowTable::account) {
+      // The index entry is where the account as it stands has it.
+      const Account account = decoded_or_fatal(decode_account(current->bytes), current->fired_key ? store.fired : store.accounts,
+                                               current->fired_key ? std::string_view{*current->fired_key} : at->second);
       if (account.indexed_deadline) {
         std::string deadline;
         deadline_key(account.timeline, DeadlineSlot{*account.indexed_deadline, account.seq}, deadline);
         if (Status s = del(store.deadlines, deadline); !s) return s;
       }
+    }
+    if (current && current->fired_key) {
+      std::vector<std::string> keys;  // the record and its entries, or the entry named
+      if (row.table == RowTable::history) {
+        fired_entry_key(*current->fired_key, parse_history_key(row.key)->number, keys.emplace_back());
+      } else {
+        for_each_fired_key(t, store, *current->fired_key, [&](std::string_view key, std::string_view, auto) {
+          keys.emplace_back(key);
+          return true;
+        });
+      }
+      for (const std::string& key : keys)
+        if (Status s = del(store.fired, key); !s) return s;
     }
     if (Status s = del(*at->first, at->second); !s) return s;
   }
@@ -1508,7 +1529,6 @@ struct StateStore::Batch::Impl : BatchBuffers {
   QueuedOutput output(std::size_t index) const;
   std::optional<Date> fired_at_before(std::string_view id);
   std::string fired_lookup;  // load_account's fired key buffer
-  bool storing_fired = false;  // inside Batch::store_fired
   // The fired entry (key) that holds the account's history now, if one does: for history
   // written or trimmed at commit, inside the write transaction after write_all's records.
   std::optional<std::string> fired_key_in_txn(std::string_view account_id);
@@ -1572,10 +1592,8 @@ std::optional<Account> StateStore::Batch::load_account(const AccountId& id) {
     const std::optional<Date>& business_date = b.changes->state->business_date;
     if (!business_date || !account.indexed_deadline || *account.indexed_deadline > *business_date) return account;
   }
-  if (std::optional<std::string_view> fired = fired_record(b.read_txn(), b.store, account, b.fired_lookup)) {
-    b.last_load_fired_at = account.indexed_deadline;
-    account = decoded_or_fatal(decode_account(*fired), b.store.fired, b.fired_lookup);
-  }
+  const std::optional<Date> stored_deadline = account.indexed_deadline;
+  if (take_fired(b.read_txn(), b.store, account, b.fired_lookup)) b.last_load_fired_at = stored_deadline;
   return account;
 }
 
@@ -1586,18 +1604,22 @@ std::optional<Date> StateStore::Batch::Impl::fired_at_before(std::string_view id
   if (predecessor)
     if (auto it = predecessor->account_records.find(std::string{id}); it != predecessor->account_records.end())
       return it->second.lazy ? std::optional<Date>{it->second.fired_date()} : std::nullopt;
-  std::optional<CurrentRecord> current = current_record(read_txn(), store, id);
-  if (!current || !current->fired_key) return std::nullopt;
-  return date_from_key(static_cast<std::uint32_t>(read_be(current->fired_key->substr(4, 4))));
-}
-
-void StateStore::Batch::store_fired(const Account& account, std::optional<Date> previous_deadline) {
-  impl_->storing_fired = true;
-  store_account(account, previous_deadline);
-  impl_->storing_fired = false;
+  std::optional<std::string_view> bytes = get(read_txn(), store.accounts, id);
+  if (!bytes) return std::nullopt;
+  const Account stored = decoded_or_fatal(decode_account(*bytes), store.accounts, id);
+  if (!fired_record(read_txn(), store, stored, fired_lookup)) return std::nullopt;
+  return stored.indexed_deadline;  // the fired record's key date
 }
 
 void StateStore::Batch::store_account(const Account& account, std::optional<Date> previous_deadline) {
+  store(account, previous_deadline, false);
+}
+
+void StateStore::Batch::store_fired(const Account& account, std::optional<Date> previous_deadline) {
+  store(account, previous_deadline, true);
+}
+
+void StateStore::Batch::store(const Account& account, std::optional<Date> previous_deadline, bool fired) {
   Impl& b = *impl_;
   auto [it, inserted] = b.account_records.try_emplace(account.id.str());
   BatchBuffers::StoredAccount& stored = it->second;
@@ -1606,10 +1628,9 @@ void StateStore::Batch::store_account(const Account& account, std::optional<Date
   const bool was_lazy = !inserted && stored.lazy;
   if (inserted) {
     stored.fired_at = b.fired_at_before(it->first);
-    stored.lazy = b.storing_fired && b.store.has_fired && account.timeline == b.timeline &&
-                  (stored.fired_at || previous_deadline);
+    stored.lazy = fired && b.store.has_fired && account.timeline == b.timeline && (stored.fired_at || previous_deadline);
   } else {
-    stored.lazy = stored.lazy && b.storing_fired;
+    stored.lazy = stored.lazy && fired;
   }
   b.lazy_records = b.lazy_records + (stored.lazy ? 1 : 0) - (was_lazy ? 1 : 0);
   if (b.store.changelog) b.changelog_accounts.insert_or_assign(it->first, b.timeline);
@@ -2058,7 +2079,7 @@ WriteFailure StateStore::Batch::Impl::write_all(std::string& scratch) {
   for (const auto* record : sorted_records) {
     const StoredAccount& a = record->second;
     if (a.lazy) {
-      deadline_key(a.timeline, DeadlineSlot{a.fired_date(), a.seq}, fired_key);
+      a.fired_key(fired_key);
       if (WriteFailure f = put(store.fired, fired_key, a.record); f.rc != 0) return f;
     } else {
       if (WriteFailure f = put(store.accounts, record->first, a.record); f.rc != 0) return f;
@@ -2131,23 +2152,18 @@ WriteFailure StateStore::Batch::Impl::fold_fired(const AccountRecords::value_typ
   MDB_txn* t = txn.get();
   std::string prefix;
   deadline_key(a.timeline, DeadlineSlot{*a.fired_at, a.seq}, prefix);
-  std::vector<std::pair<std::string, std::string>> found;  // key, value (copied: puts move pages)
-  {
-    Cursor c{t, store.fired};
-    MDB_val k = to_val(prefix), v{};
-    for (MDB_cursor_op op = MDB_SET_RANGE; step(c.get(), store.fired, op, k, v); op = MDB_NEXT) {
-      if (!to_view(k).starts_with(prefix)) break;
-      found.emplace_back(to_view(k), to_view(v));
-    }
-  }
+  // Copied first: writes move the transaction's pages.
+  std::vector<std::tuple<std::string, std::string, std::optional<std::uint64_t>>> found;
+  for_each_fired_key(t, store, prefix, [&](std::string_view key, std::string_view value, std::optional<std::uint64_t> number) {
+    found.emplace_back(key, value, number);
+    return true;
+  });
   std::string key;
-  for (const auto& [fired_key, value] : found) {
-    if (fired_key.size() == kFiredEntryKeyBytes) {
-      history_key(record.first, read_be(std::string_view{fired_key}.substr(kDeadlineKeyBytes)), key);
+  for (const auto& [fired_key, value, number] : found) {
+    if (number) {
+      history_key(record.first, *number, key);
       MDB_val k = to_val(key), v = to_val(value);
       if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, key};
-    } else if (fired_key.size() != kDeadlineKeyBytes) {
-      fatal(store.fired, fired_key, "fired key of the wrong length");
     }
     MDB_val k = to_val(fired_key);
     if (int rc = mdb_del(t, store.fired.dbi, &k, nullptr); rc != 0) return WriteFailure{rc, store.fired.name, fired_key};
@@ -2160,7 +2176,7 @@ std::optional<std::string> StateStore::Batch::Impl::fired_key_in_txn(std::string
   std::string key;
   if (auto it = account_records.find(std::string{account_id}); it != account_records.end()) {
     if (!it->second.lazy) return std::nullopt;  // in 'accounts' now (write_all folded it)
-    deadline_key(it->second.timeline, DeadlineSlot{it->second.fired_date(), it->second.seq}, key);
+    it->second.fired_key(key);
     return key;
   }
   if (!is_valid_id(account_id)) return std::nullopt;
@@ -2181,15 +2197,18 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
   for (const auto& [entry_key, text] : history_entries) {
     encode_history_entry(text, stored);
     // An entry of an account kept in the fired database goes there, after its record.
-    const std::string_view account_id = std::string_view{entry_key}.substr(0, entry_key.size() - 9);
-    if (lazy_records > 0)
-      if (auto it = account_records.find(std::string{account_id}); it != account_records.end() && it->second.lazy) {
-        deadline_key(it->second.timeline, DeadlineSlot{it->second.fired_date(), it->second.seq}, fired_key);
-        append_be64(fired_key, read_be(std::string_view{entry_key}.substr(entry_key.size() - 8)));
-        MDB_val k = to_val(fired_key), v = to_val(stored);
-        if (int rc = mdb_put(t, store.fired.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.fired.name, fired_key};
-        continue;
-      }
+    const StoredAccount* lazy = nullptr;
+    std::optional<HistoryKeyParts> parts;
+    if (lazy_records > 0 && (parts = parse_history_key(entry_key)))
+      if (auto it = account_records.find(std::string{parts->account_id}); it != account_records.end() && it->second.lazy)
+        lazy = &it->second;
+    if (lazy) {
+      lazy->fired_key(fired_key);
+      append_be64(fired_key, parts->number);
+      MDB_val k = to_val(fired_key), v = to_val(stored);
+      if (int rc = mdb_put(t, store.fired.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.fired.name, fired_key};
+      continue;
+    }
     MDB_val k = to_val(entry_key), v = to_val(stored);
     if (int rc = mdb_put(t, store.history.dbi, &k, &v, 0); rc != 0) return WriteFailure{rc, store.history.name, entry_key};
   }
@@ -2200,17 +2219,11 @@ WriteFailure StateStore::Batch::Impl::write_history(std::string& key, std::strin
     const std::optional<std::string> prefix = fired_key_in_txn(account_id);
     if (!prefix) return {};
     std::vector<std::string> old_entries;
-    {
-      Cursor c{t, store.fired};
-      MDB_val k = to_val(*prefix), v{};
-      for (MDB_cursor_op op = MDB_SET_RANGE; step(c.get(), store.fired, op, k, v); op = MDB_NEXT) {
-        const std::string_view found = to_view(k);
-        if (!found.starts_with(*prefix)) break;
-        if (found.size() != kFiredEntryKeyBytes) continue;  // the record
-        if (read_be(found.substr(kDeadlineKeyBytes)) >= keep_from) break;
-        old_entries.emplace_back(found);
-      }
-    }
+    for_each_fired_key(t, store, *prefix, [&](std::string_view found, std::string_view, std::optional<std::uint64_t> number) {
+      if (number && *number >= keep_from) return false;
+      if (number) old_entries.emplace_back(found);
+      return true;
+    });
     for (const std::string& entry : old_entries) {
       MDB_val k = to_val(entry);
       if (int rc = mdb_del(t, store.fired.dbi, &k, nullptr); rc != 0) return WriteFailure{rc, store.fired.name, entry};

@@ -314,6 +314,8 @@ class StateStore::Batch : public StateAccess {
 
  private:
   friend struct StateStore::Impl;  // the committer thread
+  // store_account (fired: false) and store_fired (true).
+  void store(const Account& account, std::optional<Date> previous_deadline, bool fired);
   std::shared_ptr<Impl> impl_;  // shared with the batch begun after it, while it commits
 };
 
